@@ -1,0 +1,124 @@
+"""Frozen pictures of the desired state of one load balancer.
+
+`db/snapshots.py` builds them from database rows; `rendering` turns them into
+HAProxy configuration; the controller compares and applies them. They hold
+only validated values (the API checked every string), and they contain no
+object that is being deleted.
+"""
+
+from dataclasses import dataclass, field
+
+from statera.domain.enums import (
+    Algorithm,
+    HealthMonitorType,
+    ListenerProtocol,
+    PoolProtocol,
+    SessionPersistenceType,
+    Topology,
+)
+
+
+@dataclass(frozen=True)
+class HealthMonitorSpec:
+    id: str
+    type: HealthMonitorType
+    delay_s: int
+    timeout_s: int
+    max_retries: int
+    """Successful checks before a member is UP again (HAProxy `rise`)."""
+    max_retries_down: int
+    """Failed checks before a member is DOWN (HAProxy `fall`)."""
+    admin_state_up: bool = True
+    http_method: str | None = None
+    url_path: str | None = None
+    expected_codes: str | None = None
+    http_version: float | None = None
+    domain_name: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    id: str
+    address: str
+    protocol_port: int
+    weight: int = 1
+    backup: bool = False
+    admin_state_up: bool = True
+    monitor_address: str | None = None
+    monitor_port: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionPersistenceSpec:
+    type: SessionPersistenceType
+    cookie_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    id: str
+    protocol: PoolProtocol
+    lb_algorithm: Algorithm
+    admin_state_up: bool = True
+    members: tuple[MemberSpec, ...] = ()
+    health_monitor: HealthMonitorSpec | None = None
+    session_persistence: SessionPersistenceSpec | None = None
+
+
+@dataclass(frozen=True)
+class ListenerSpec:
+    id: str
+    protocol: ListenerProtocol
+    protocol_port: int
+    admin_state_up: bool = True
+    connection_limit: int = -1
+    """-1 means unlimited (rendered as `[haproxy_amphora] default_connection_limit`)."""
+    default_pool_id: str | None = None
+    timeout_client_data_ms: int = 50000
+    timeout_member_connect_ms: int = 5000
+    timeout_member_data_ms: int = 50000
+    timeout_tcp_inspect_ms: int = 0
+    allowed_cidrs: tuple[str, ...] = ()
+    insert_headers: tuple[tuple[str, str], ...] = ()
+    """(header name, "true"/"false") pairs, names from Octavia's closed list."""
+
+
+@dataclass(frozen=True)
+class LoadBalancerSpec:
+    id: str
+    vip_address: str
+    admin_state_up: bool = True
+    topology: Topology = Topology.SINGLE
+    listeners: tuple[ListenerSpec, ...] = ()
+    pools: tuple[PoolSpec, ...] = ()
+    generation: int = 0
+
+    def pool(self, pool_id: str) -> PoolSpec | None:
+        return next((p for p in self.pools if p.id == pool_id), None)
+
+
+@dataclass(frozen=True)
+class AmphoraRuntime:
+    """Where one amphora keeps its HAProxy files; rendered into the config."""
+
+    amphora_id: str
+    base_dir: str
+    """Directory owned by this amphora's agent; the stats socket lives here."""
+
+    @property
+    def stats_socket(self) -> str:
+        return f"{self.base_dir}/haproxy.sock"
+
+    @property
+    def server_state_file(self) -> str:
+        return f"{self.base_dir}/haproxy.state"
+
+
+@dataclass(frozen=True)
+class HaproxyDefaults:
+    """Operator-level rendering knobs from `[haproxy_amphora]`."""
+
+    default_connection_limit: int = 50000
+    max_global_connections: int = 8000
+    """Ceiling for HAProxy's global maxconn; the host's nofile hard limit is 20000."""
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,90 @@
+"""The amphora agent's REST API: paths, payloads and version, shared by both sides.
+
+The agent imports this module, so it stays standard-library only (no pydantic):
+payloads are TypedDicts, checked at the edges. Paths follow Octavia's agent
+API (octavia-spec §4.3) where an endpoint has an Octavia counterpart.
+"""
+
+from typing import Literal, TypedDict
+
+API_VERSION = "1.0"
+DEFAULT_PORT = 9443
+
+# GET  /                                            -> {"api_version": "1.0"}
+# GET  /1.0/info                                    -> AgentInfo
+# PUT  /1.0/loadbalancer/{amphora_id}/{lb_id}/haproxy  body: haproxy.cfg text
+#      -> 202 {"message": "OK"} + ETag (md5); 400 {"message", "details"} if `haproxy -c` rejects it
+# GET  /1.0/loadbalancer/{lb_id}/haproxy            -> config text + ETag
+# PUT  /1.0/loadbalancer/{lb_id}/{action}           action: start | stop | reload -> 202
+# DELETE /1.0/listeners/{lb_id}                     stop HAProxy and remove its files -> 200
+# GET  /1.0/status                                  -> AmphoraStatusReport
+# PUT  /1.0/runtime/{lb_id}                         body: RuntimeCommands -> 200 RuntimeResult
+
+
+class AgentInfo(TypedDict):
+    hostname: str
+    haproxy_version: str
+    api_version: str
+    amphora_id: str
+
+
+MemberState = Literal["UP", "DOWN", "DRAIN", "MAINT", "no check"]
+
+
+class PoolReport(TypedDict):
+    status: Literal["UP", "DOWN"]
+    members: dict[str, MemberState]
+
+
+class ListenerStats(TypedDict):
+    tx: int
+    rx: int
+    conns: int
+    totconns: int
+    ereq: int
+
+
+class ListenerReport(TypedDict):
+    status: Literal["OPEN", "FULL"]
+    stats: ListenerStats
+
+
+class AmphoraStatusReport(TypedDict):
+    """Same shape as Octavia's heartbeat (version 3 minus the envelope)."""
+
+    id: str
+    seq: int
+    ver: int
+    listeners: dict[str, ListenerReport]
+    pools: dict[str, PoolReport]
+    """Keyed `<pool_id>:<listener_id>`, as HAProxy backends are named."""
+
+
+class RuntimeCommands(TypedDict):
+    commands: list[str]
+    """HAProxy runtime API commands (e.g. `set server b/s weight 3`), run in order."""
+
+
+class RuntimeResult(TypedDict):
+    outputs: list[str]
+
+
+class ErrorBody(TypedDict):
+    message: str
+    details: str
+
+
+class AgentConfig(TypedDict):
+    """The agent's own configuration file (JSON), written by the compute driver."""
+
+    amphora_id: str
+    bind_host: str
+    bind_port: int
+    base_dir: str
+    """Directory for configs, sockets and pid files of this amphora."""
+    haproxy_namespace: str
+    """Network namespace where HAProxy runs (the tenant side)."""
+    haproxy_cmd: str
+    server_cert: str
+    server_key: str
+    client_ca: str

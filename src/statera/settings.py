@@ -1,0 +1,365 @@
+"""Typed settings, loaded once from one INI file and passed down by group.
+
+Section and option names follow Octavia's `octavia.conf` where Octavia has the
+same thing (octavia-spec §6); Statera's own options live beside them. Every
+option and its default is documented in `etc/statera.conf.example`; keep the
+two in step (a unit test compares them). A bad value fails with a message that
+names the section, the key, the value and what was expected.
+
+Tenant networks are sections named `[network:<name>]`; with no such section
+the built-in network `private` (10.0.0.0/24 on bridge `<prefix>-private`)
+exists, so `statera up` needs no file at all.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Stable namespace for ids derived from names (network and subnet ids).
+_ID_NAMESPACE = uuid.UUID("5b0f2f8e-6f0c-4b8e-9b0e-7a7e4f6c1d2a")
+
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,4}$")
+_IFNAME_MAX = 15
+
+
+class SettingsError(ValueError):
+    """A configuration file or value that cannot be used; the message says why."""
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DefaultSettings(_Group):
+    state_dir: Path = Path("/var/lib/statera")
+    """Everything Statera writes on disk lives under this directory."""
+    name_prefix: str = "st"
+    """Prefix of every bridge, namespace and veth Statera creates (1-5 of [a-z0-9])."""
+    host: str = ""
+    """Name of this process in leases; default: hostname and pid."""
+    debug: bool = False
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _PREFIX_RE.match(value):
+            raise ValueError("must be 1-5 characters of a-z and 0-9, starting with a letter")
+        return value
+
+
+class ApiSettings(_Group):
+    bind_host: str = "127.0.0.1"
+    bind_port: int = Field(9876, ge=1, le=65535)
+    auth_strategy: str = "noauth"
+    """Only `noauth` in this release: every caller is admin, project from X-Project-Id."""
+    pagination_max_limit: int = Field(1000, ge=1)
+    api_base_uri: str = ""
+    """Base of the links in list responses; default: the request's own URL."""
+    allow_pagination: bool = True
+    allow_sorting: bool = True
+    allow_filtering: bool = True
+    allow_field_selection: bool = True
+    default_provider_driver: str = "amphora"
+    allow_ping_health_monitors: bool = True
+
+    @field_validator("auth_strategy")
+    @classmethod
+    def _auth(cls, value: str) -> str:
+        if value != "noauth":
+            raise ValueError("only 'noauth' is available in this release")
+        return value
+
+
+class DatabaseSettings(_Group):
+    connection: str = ""
+    """SQLAlchemy URL; default: sqlite under state_dir. PostgreSQL: postgresql+psycopg://..."""
+
+
+class ControllerSettings(_Group):
+    amphora_driver: str = "amphora_haproxy_rest_driver"
+    """`amphora_haproxy_rest_driver` (real agents) or `amphora_noop_driver`."""
+    compute_driver: str = "compute_netns_driver"
+    """`compute_netns_driver` (namespaces on this host) or `compute_noop_driver`."""
+    network_driver: str = "network_bridge_driver"
+    """`network_bridge_driver` (Linux bridges on this host) or `network_noop_driver`."""
+    loadbalancer_topology: str = "SINGLE"
+    workers: int = Field(4, ge=1, le=64)
+    """Load balancers reconciled at the same time by one controller process."""
+    lease_seconds: float = Field(30.0, gt=1)
+    """How long a claim on a load balancer lasts without renewal before another worker may take it."""
+    poll_interval: float = Field(0.5, gt=0)
+    """Seconds between scans for work when nothing wakes the controller sooner."""
+    build_timeout: float = Field(300.0, gt=0)
+    """Seconds a change may keep failing temporarily before its objects go to ERROR."""
+
+    @field_validator("amphora_driver")
+    @classmethod
+    def _amphora(cls, value: str) -> str:
+        return _one_of(value, {"amphora_haproxy_rest_driver", "amphora_noop_driver"})
+
+    @field_validator("compute_driver")
+    @classmethod
+    def _compute(cls, value: str) -> str:
+        return _one_of(value, {"compute_netns_driver", "compute_noop_driver"})
+
+    @field_validator("network_driver")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        return _one_of(value, {"network_bridge_driver", "network_noop_driver"})
+
+    @field_validator("loadbalancer_topology")
+    @classmethod
+    def _topology(cls, value: str) -> str:
+        return _one_of(value, {"SINGLE"})
+
+
+class HaproxyAmphoraSettings(_Group):
+    bind_port: int = Field(9443, ge=1, le=65535)
+    """Port of the amphora agent's mTLS REST API on the management network."""
+    haproxy_cmd: str = "/usr/sbin/haproxy"
+    timeout_client_data: int = Field(50000, ge=0, le=2073600000)
+    timeout_member_connect: int = Field(5000, ge=0, le=2073600000)
+    timeout_member_data: int = Field(50000, ge=0, le=2073600000)
+    timeout_tcp_inspect: int = Field(0, ge=0, le=2073600000)
+    default_connection_limit: int = Field(50000, ge=1)
+    max_global_connections: int = Field(8000, ge=100, le=1000000)
+    """HAProxy's global maxconn ceiling (the host's nofile hard limit is what bounds it)."""
+    rest_request_conn_timeout: float = Field(10.0, gt=0)
+    rest_request_read_timeout: float = Field(60.0, gt=0)
+    agent_start_timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for a new amphora's agent to answer before the build fails."""
+
+
+class HealthManagerSettings(_Group):
+    status_poll_interval: float = Field(2.0, gt=0)
+    """Seconds between status reads from each amphora (operating status and stats)."""
+
+
+class ManagementSettings(_Group):
+    cidr: str = "172.31.250.0/24"
+    """The management network between the controller host and amphora agents."""
+    gateway: str = "172.31.250.1"
+    """The host's address on the management bridge."""
+    bridge: str = ""
+    """Default: <name_prefix>-mgmt."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return str(ipaddress.ip_network(value, strict=True))
+
+
+class NetworkSettings(_Group):
+    """One tenant network: a Linux bridge with one subnet, the host as its gateway."""
+
+    name: str
+    cidr: str
+    gateway: str
+    bridge: str
+    id: str
+    subnet_id: str
+    subnet_name: str
+    allocation_pool_start: str
+    allocation_pool_end: str
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidr)
+
+
+@dataclass(frozen=True)
+class Settings:
+    default: DefaultSettings
+    api: ApiSettings
+    database: DatabaseSettings
+    controller: ControllerSettings
+    haproxy_amphora: HaproxyAmphoraSettings
+    health_manager: HealthManagerSettings
+    management: ManagementSettings
+    networks: tuple[NetworkSettings, ...]
+    source: str = "<built-in defaults>"
+
+    @property
+    def database_url(self) -> str:
+        return self.database.connection or f"sqlite:///{self.default.state_dir}/statera.db"
+
+    @property
+    def management_bridge(self) -> str:
+        return self.management.bridge or f"{self.default.name_prefix}-mgmt"
+
+    def network_named(self, key: str) -> NetworkSettings | None:
+        """Find a network by its name, id, subnet id or subnet name."""
+        for net in self.networks:
+            if key in (net.name, net.id, net.subnet_id, net.subnet_name):
+                return net
+        return None
+
+
+_GROUPS: dict[str, tuple[str, type[_Group]]] = {
+    "DEFAULT": ("default", DefaultSettings),
+    "api_settings": ("api", ApiSettings),
+    "database": ("database", DatabaseSettings),
+    "controller_worker": ("controller", ControllerSettings),
+    "haproxy_amphora": ("haproxy_amphora", HaproxyAmphoraSettings),
+    "health_manager": ("health_manager", HealthManagerSettings),
+    "management": ("management", ManagementSettings),
+}
+
+
+def derived_id(kind: str, name: str) -> str:
+    """A stable UUID for a named network or subnet, the same on every host."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{kind}:{name}"))
+
+
+def _one_of(value: str, allowed: set[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"must be one of {', '.join(sorted(allowed))}")
+    return value
+
+
+def _build(section: str, model: type[_Group], values: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "?"
+        if err["type"] == "extra_forbidden":
+            raise SettingsError(f"[{section}] {key}: unknown option") from None
+        raise SettingsError(
+            f"[{section}] {key} = {values.get(key)!r}: {err['msg']}"
+        ) from None
+
+
+def _network(name: str, values: dict[str, str], prefix: str) -> NetworkSettings:
+    section = f"network:{name}"
+    if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
+        raise SettingsError(f"[{section}]: network names use 1-64 of A-Z a-z 0-9 _ . -")
+    allowed = {
+        "cidr", "gateway", "bridge", "id", "subnet_id", "subnet_name",
+        "allocation_pool_start", "allocation_pool_end",
+    }
+    for key in values:
+        if key not in allowed:
+            raise SettingsError(f"[{section}] {key}: unknown option")
+    if "cidr" not in values:
+        raise SettingsError(f"[{section}] cidr: required (for example 10.0.0.0/24)")
+    try:
+        net = ipaddress.ip_network(values["cidr"], strict=True)
+    except ValueError as exc:
+        raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: {exc}") from None
+    if net.version != 4 or net.num_addresses < 8:
+        raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: use an IPv4 /29 or larger")
+    hosts = list(net.hosts())
+    gateway = values.get("gateway", str(hosts[0]))
+    try:
+        gw = ipaddress.ip_address(gateway)
+    except ValueError as exc:
+        raise SettingsError(f"[{section}] gateway = {gateway!r}: {exc}") from None
+    if gw not in net:
+        raise SettingsError(f"[{section}] gateway = {gateway!r}: not inside {net}")
+    start = values.get("allocation_pool_start") or str(hosts[1] if hosts[0] == gw else hosts[0])
+    end = values.get("allocation_pool_end") or str(hosts[-1])
+    for key, addr in (("allocation_pool_start", start), ("allocation_pool_end", end)):
+        try:
+            if ipaddress.ip_address(addr) not in net:
+                raise ValueError(f"not inside {net}")
+        except ValueError as exc:
+            raise SettingsError(f"[{section}] {key} = {addr!r}: {exc}") from None
+    bridge = values.get("bridge") or f"{prefix}-{name}"
+    if len(bridge) > _IFNAME_MAX or not re.match(r"^[A-Za-z0-9_.-]+$", bridge):
+        raise SettingsError(
+            f"[{section}] bridge = {bridge!r}: interface names have at most 15 characters "
+            "of A-Z a-z 0-9 _ . - (set `bridge` explicitly for a long network name)"
+        )
+    for key in ("id", "subnet_id"):
+        if key in values:
+            try:
+                uuid.UUID(values[key])
+            except ValueError:
+                raise SettingsError(f"[{section}] {key} = {values[key]!r}: not a UUID") from None
+    return NetworkSettings(
+        name=name,
+        cidr=str(net),
+        gateway=str(gw),
+        bridge=bridge,
+        id=values.get("id") or derived_id("network", name),
+        subnet_id=values.get("subnet_id") or derived_id("subnet", name),
+        subnet_name=values.get("subnet_name") or f"{name}-subnet",
+        allocation_pool_start=start,
+        allocation_pool_end=end,
+    )
+
+
+DEFAULT_NETWORKS: dict[str, dict[str, str]] = {
+    "private": {"cidr": "10.0.0.0/24", "gateway": "10.0.0.1"}
+}
+
+
+def load_settings(path: str | Path | None = None, *, overrides: str = "") -> Settings:
+    """Read the INI file at `path` (or nothing: built-in defaults), then `overrides` text."""
+    parser = configparser.ConfigParser(
+        interpolation=None, inline_comment_prefixes=(";", "#"), default_section="DEFAULT"
+    )
+    source = "<built-in defaults>"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise SettingsError(f"configuration file {path} does not exist")
+        try:
+            parser.read(path, encoding="utf-8")
+        except configparser.Error as exc:
+            raise SettingsError(f"{path}: {exc}") from None
+        source = str(path)
+    if overrides:
+        parser.read_string(overrides, source="<overrides>")
+
+    known_sections = set(_GROUPS) - {"DEFAULT"}
+    for section in parser.sections():
+        if section not in known_sections and not section.startswith("network:"):
+            raise SettingsError(f"[{section}]: unknown section")
+
+    defaults = dict(parser.defaults())
+    groups: dict[str, Any] = {}
+    for section, (attr, model) in _GROUPS.items():
+        if section == "DEFAULT":
+            values = defaults
+        elif parser.has_section(section):
+            # configparser mixes DEFAULT into every section; keep only the section's own.
+            values = {k: v for k, v in parser.items(section) if k not in defaults}
+        else:
+            values = {}
+        groups[attr] = _build(section, model, values)
+
+    prefix = groups["default"].name_prefix
+    declared = {
+        s.split(":", 1)[1]: {k: v for k, v in parser.items(s) if k not in defaults}
+        for s in parser.sections()
+        if s.startswith("network:")
+    }
+    networks = tuple(
+        _network(name, values, prefix) for name, values in (declared or DEFAULT_NETWORKS).items()
+    )
+    _check_distinct(networks, groups["management"])
+    return Settings(networks=networks, source=source, **groups)
+
+
+def _check_distinct(networks: tuple[NetworkSettings, ...], mgmt: ManagementSettings) -> None:
+    seen: dict[str, str] = {}
+    for net in networks:
+        for key in (net.bridge, net.id, net.subnet_id, net.subnet_name):
+            if key in seen and seen[key] != net.name:
+                raise SettingsError(
+                    f"[network:{net.name}]: {key!r} is also used by [network:{seen[key]}]"
+                )
+            seen[key] = net.name
+    mgmt_net = ipaddress.ip_network(mgmt.cidr)
+    if ipaddress.ip_address(mgmt.gateway) not in mgmt_net:
+        raise SettingsError(f"[management] gateway = {mgmt.gateway!r}: not inside {mgmt_net}")
