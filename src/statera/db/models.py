@@ -1,0 +1,259 @@
+"""ORM tables: the desired state the API writes and the controller reconciles.
+
+One table per Octavia object. The load balancer row also carries the
+reconciler's bookkeeping: `generation` (bumped by every accepted change),
+`applied_generation` (the last generation the data plane is known to run),
+the lease (`lease_owner`, `lease_expires`) a controller holds while it works,
+and `last_error`. Children deleted through the API stay as PENDING_DELETE rows
+until the controller has removed them from the data plane, then go.
+Enums are stored as their string values.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from statera.db.base import Base, created_at, name_col, updated_at, uuid_pk
+
+
+class LoadBalancer(Base):
+    __tablename__ = "load_balancer"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    name: Mapped[name_col]
+    description: Mapped[name_col]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16), index=True)
+    operating_status: Mapped[str] = mapped_column(String(16))
+    topology: Mapped[str] = mapped_column(String(16), default="SINGLE")
+    provider: Mapped[str] = mapped_column(String(64), default="amphora")
+    flavor_id: Mapped[str | None] = mapped_column(String(36))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    vip_address: Mapped[str | None] = mapped_column(String(64))
+    vip_network_id: Mapped[str | None] = mapped_column(String(36))
+    vip_subnet_id: Mapped[str | None] = mapped_column(String(36))
+    vip_port_id: Mapped[str | None] = mapped_column(String(36))
+    vip_qos_policy_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires: Mapped[datetime | None] = mapped_column(DateTime)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime)
+    """Earliest time the controller may retry after a temporary failure."""
+    pending_since: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the first unapplied change was accepted (for the build timeout)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    listeners: Mapped[list["Listener"]] = relationship(
+        back_populates="load_balancer", cascade="all, delete-orphan", passive_deletes=True
+    )
+    pools: Mapped[list["Pool"]] = relationship(
+        back_populates="load_balancer", cascade="all, delete-orphan", passive_deletes=True
+    )
+    amphorae: Mapped[list["Amphora"]] = relationship(back_populates="load_balancer")
+
+    __table_args__ = (Index("ix_load_balancer_work", "applied_generation", "generation"),)
+
+
+class Listener(Base):
+    __tablename__ = "listener"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    load_balancer_id: Mapped[str] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[name_col]
+    description: Mapped[name_col]
+    protocol: Mapped[str] = mapped_column(String(16))
+    protocol_port: Mapped[int] = mapped_column(Integer)
+    connection_limit: Mapped[int] = mapped_column(Integer, default=-1)
+    default_pool_id: Mapped[str | None] = mapped_column(
+        ForeignKey("pool.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    timeout_client_data: Mapped[int] = mapped_column(Integer)
+    timeout_member_connect: Mapped[int] = mapped_column(Integer)
+    timeout_member_data: Mapped[int] = mapped_column(Integer)
+    timeout_tcp_inspect: Mapped[int] = mapped_column(Integer)
+    insert_headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    allowed_cidrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """TLS and other fields stored and returned but not yet built into HAProxy."""
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    load_balancer: Mapped[LoadBalancer] = relationship(back_populates="listeners")
+
+
+class Pool(Base):
+    __tablename__ = "pool"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    load_balancer_id: Mapped[str] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[name_col]
+    description: Mapped[name_col]
+    protocol: Mapped[str] = mapped_column(String(16))
+    lb_algorithm: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    session_persistence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    tls_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    load_balancer: Mapped[LoadBalancer] = relationship(back_populates="pools")
+    members: Mapped[list["Member"]] = relationship(
+        back_populates="pool", cascade="all, delete-orphan", passive_deletes=True
+    )
+    health_monitor: Mapped["HealthMonitor | None"] = relationship(
+        back_populates="pool", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pool.id", ondelete="CASCADE"), index=True)
+    name: Mapped[name_col]
+    address: Mapped[str] = mapped_column(String(64))
+    protocol_port: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    backup: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    subnet_id: Mapped[str | None] = mapped_column(String(36))
+    monitor_address: Mapped[str | None] = mapped_column(String(64))
+    monitor_port: Mapped[int | None] = mapped_column(Integer)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    pool: Mapped[Pool] = relationship(back_populates="members")
+
+    __table_args__ = (UniqueConstraint("pool_id", "address", "protocol_port"),)
+
+
+class HealthMonitor(Base):
+    __tablename__ = "health_monitor"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pool.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[name_col]
+    type: Mapped[str] = mapped_column(String(16))
+    delay: Mapped[int] = mapped_column(Integer)
+    timeout: Mapped[int] = mapped_column(Integer)
+    rise_threshold: Mapped[int] = mapped_column(Integer)
+    """Octavia's `max_retries`."""
+    fall_threshold: Mapped[int] = mapped_column(Integer)
+    """Octavia's `max_retries_down`."""
+    http_method: Mapped[str | None] = mapped_column(String(16))
+    url_path: Mapped[str | None] = mapped_column(String(2048))
+    expected_codes: Mapped[str | None] = mapped_column(String(64))
+    http_version: Mapped[float | None]
+    domain_name: Mapped[str | None] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    pool: Mapped[Pool] = relationship(back_populates="health_monitor")
+
+
+class Tag(Base):
+    """Tags of any object, keyed by the object's id (ids are UUIDs, unique across kinds)."""
+
+    __tablename__ = "tag"
+
+    resource_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class Amphora(Base):
+    __tablename__ = "amphora"
+
+    id: Mapped[uuid_pk]
+    load_balancer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="SET NULL"), index=True
+    )
+    compute_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(36), index=True)
+    role: Mapped[str | None] = mapped_column(String(36))
+    lb_network_ip: Mapped[str | None] = mapped_column(String(64))
+    vrrp_ip: Mapped[str | None] = mapped_column(String(64))
+    ha_ip: Mapped[str | None] = mapped_column(String(64))
+    vrrp_port_id: Mapped[str | None] = mapped_column(String(36))
+    ha_port_id: Mapped[str | None] = mapped_column(String(36))
+    cert_expiration: Mapped[datetime | None] = mapped_column(DateTime)
+    cert_busy: Mapped[bool] = mapped_column(Boolean, default=False)
+    vrrp_interface: Mapped[str | None] = mapped_column(String(16))
+    vrrp_id: Mapped[int | None] = mapped_column(Integer)
+    vrrp_priority: Mapped[int | None] = mapped_column(Integer)
+    cached_zone: Mapped[str | None] = mapped_column(String(255))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    compute_flavor: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    load_balancer: Mapped[LoadBalancer | None] = relationship(back_populates="amphorae")
+
+
+class Port(Base):
+    """An address taken on a declared network: a VIP, an amphora's base port, a management IP."""
+
+    __tablename__ = "port"
+
+    id: Mapped[uuid_pk]
+    network_id: Mapped[str] = mapped_column(String(36))
+    subnet_id: Mapped[str] = mapped_column(String(36))
+    ip_address: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    device_owner: Mapped[str] = mapped_column(String(64), default="")
+    device_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    project_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[created_at]
+
+    __table_args__ = (UniqueConstraint("subnet_id", "ip_address"),)
+
+
+class ListenerStatistics(Base):
+    """Counters per (listener, amphora), as the amphora last reported them."""
+
+    __tablename__ = "listener_statistics"
+
+    listener_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    amphora_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_connections: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_connections: Mapped[int] = mapped_column(BigInteger, default=0)
+    request_errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[updated_at]
