@@ -144,9 +144,9 @@ class HealthManagerSettings(_Group):
 
 
 class ManagementSettings(_Group):
-    cidr: str = "172.31.250.0/24"
+    cidr: str = "172.31.248.0/21"
     """The management network between the controller host and amphora agents."""
-    gateway: str = "172.31.250.1"
+    gateway: str = "172.31.248.1"
     """The host's address on the management bridge."""
     bridge: str = ""
     """Default: <name_prefix>-mgmt."""

@@ -1,0 +1,239 @@
+"""The three seams of the controller, and the real or noop implementation of each.
+
+- compute: makes and destroys amphorae (`compute_netns_driver`: namespaces on this host);
+- network: host networks and the amphora's tenant-side plug (`network_bridge_driver`);
+- amphora: talks to an amphora's agent (`amphora_haproxy_rest_driver`: mTLS REST).
+
+Names are Octavia's `[controller_worker]` option values. The noop drivers exist
+for fast API tests and benchmarks of the control plane; they never prove that
+a feature works.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from statera.domain.errors import PermanentError, TemporaryError
+from statera.protocol.agent_api import AmphoraStatusReport
+from statera.settings import NetworkSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AmphoraEndpoint:
+    amphora_id: str
+    host: str
+    port: int
+
+
+class ComputeDriver(Protocol):
+    def create_amphora(
+        self,
+        *,
+        amphora_id: str,
+        mgmt_ip: str,
+        agent_config: dict[str, Any],
+        files: dict[str, bytes],
+    ) -> str: ...
+
+    def delete_amphora(self, amphora_id: str) -> None: ...
+
+    def list_amphorae(self) -> list[str]: ...
+
+
+class NetworkDriver(Protocol):
+    def ensure_host_networks(self) -> None: ...
+
+    def plug_vip(
+        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+    ) -> None: ...
+
+    def unplug_vip(self, amphora_id: str) -> None: ...
+
+
+class AmphoraDriver(Protocol):
+    def wait_ready(self, amp: AmphoraEndpoint, *, deadline_s: float) -> None: ...
+
+    def apply_config(
+        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+    ) -> None:
+        """Upload and activate `config`; with `runtime`, apply those commands instead of a
+        reload (the uploaded file is what a later reload uses)."""
+
+    def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None: ...
+
+    def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None: ...
+
+
+class NoopCompute:
+    def create_amphora(
+        self,
+        *,
+        amphora_id: str,
+        mgmt_ip: str,
+        agent_config: dict[str, Any],
+        files: dict[str, bytes],
+    ) -> str:
+        return f"noop-{amphora_id}"
+
+    def delete_amphora(self, amphora_id: str) -> None:
+        return None
+
+    def list_amphorae(self) -> list[str]:
+        return []
+
+
+class NoopNetwork:
+    def ensure_host_networks(self) -> None:
+        return None
+
+    def plug_vip(
+        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+    ) -> None:
+        return None
+
+    def unplug_vip(self, amphora_id: str) -> None:
+        return None
+
+
+class NoopAmphora:
+    def wait_ready(self, amp: AmphoraEndpoint, *, deadline_s: float) -> None:
+        return None
+
+    def apply_config(
+        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+    ) -> None:
+        return None
+
+    def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
+        return None
+
+    def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None:
+        return None
+
+
+class RestAmphora:
+    """Drives real agents over mutual TLS with the controller's client certificate."""
+
+    def __init__(self, settings: Settings, *, pki_dir: Path) -> None:
+        import httpx
+
+        from statera.agent_client.client import AgentClient
+        from statera.pki.authority import CertificateAuthority, controller_client_cert
+
+        ca = CertificateAuthority.load_or_create(pki_dir)
+        cert = controller_client_cert(pki_dir)
+        hs = settings.haproxy_amphora
+        self._client = AgentClient(
+            ca_cert=ca.ca_cert_path,
+            client_cert=cert.cert_path,
+            client_key=cert.key_path,
+            timeout=httpx.Timeout(
+                hs.rest_request_read_timeout, connect=hs.rest_request_conn_timeout
+            ),
+        )
+
+    def _address(self, amp: AmphoraEndpoint) -> Any:
+        from statera.agent_client.client import AgentAddress
+
+        return AgentAddress(amphora_id=amp.amphora_id, host=amp.host, port=amp.port)
+
+    def wait_ready(self, amp: AmphoraEndpoint, *, deadline_s: float) -> None:
+        from statera.agent_client.errors import AgentUnreachable
+        from statera.agent_client.retry import Backoff, wait_until_reachable
+
+        try:
+            wait_until_reachable(
+                self._client,
+                self._address(amp),
+                backoff=Backoff(delays_s=(0.02, 0.05, 0.1, 0.2, 0.5), deadline_s=deadline_s),
+            )
+        except AgentUnreachable as exc:
+            raise TemporaryError(f"amphora {amp.amphora_id} agent unreachable: {exc}") from exc
+
+    def apply_config(
+        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+    ) -> None:
+        from statera.agent_client.errors import AgentRejected, AgentUnreachable
+
+        address = self._address(amp)
+        try:
+            self._client.upload_config(address, lb_id=lb_id, text=config)
+        except AgentRejected as exc:
+            raise PermanentError(
+                f"amphora {amp.amphora_id} rejected the configuration: {exc}"
+            ) from exc
+        except AgentUnreachable as exc:
+            raise TemporaryError(f"amphora {amp.amphora_id} unreachable: {exc}") from exc
+        try:
+            if runtime:
+                try:
+                    self._client.runtime(address, lb_id=lb_id, commands=runtime)
+                    return
+                except AgentRejected as exc:
+                    log.warning("runtime change on %s refused (%s); reloading", amp.amphora_id, exc)
+            self._client.start_or_reload(address, lb_id=lb_id)
+        except AgentRejected as exc:
+            raise PermanentError(
+                f"amphora {amp.amphora_id} failed to start HAProxy: {exc}"
+            ) from exc
+        except AgentUnreachable as exc:
+            raise TemporaryError(f"amphora {amp.amphora_id} unreachable: {exc}") from exc
+
+    def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
+        from statera.agent_client.errors import AgentRejected, AgentUnreachable
+
+        try:
+            self._client.delete_lb(self._address(amp), lb_id=lb_id)
+        except (AgentRejected, AgentUnreachable) as exc:
+            # The compute driver kills everything in the amphora's namespaces anyway.
+            log.info(
+                "amphora %s: removing HAProxy failed (%s); deleting the amphora",
+                amp.amphora_id,
+                exc,
+            )
+
+    def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None:
+        from statera.agent_client.errors import AgentRejected, AgentUnreachable
+
+        try:
+            report: AmphoraStatusReport = self._client.status(self._address(amp))
+            return report
+        except (AgentRejected, AgentUnreachable) as exc:
+            log.debug("status of amphora %s unavailable: %s", amp.amphora_id, exc)
+            return None
+
+
+@dataclass(frozen=True)
+class Drivers:
+    compute: ComputeDriver
+    network: NetworkDriver
+    amphora: AmphoraDriver
+
+
+def make_drivers(settings: Settings) -> Drivers:
+    c = settings.controller
+    compute: ComputeDriver
+    network: NetworkDriver
+    amphora: AmphoraDriver
+    if c.compute_driver == "compute_netns_driver":
+        from statera.compute.netns import NetnsComputeDriver
+
+        compute = NetnsComputeDriver(settings)
+    else:
+        compute = NoopCompute()
+    if c.network_driver == "network_bridge_driver":
+        from statera.network.bridges import BridgeNetworkDriver
+
+        network = BridgeNetworkDriver(settings)
+    else:
+        network = NoopNetwork()
+    if c.amphora_driver == "amphora_haproxy_rest_driver":
+        amphora = RestAmphora(settings, pki_dir=settings.default.state_dir / "pki")
+    else:
+        amphora = NoopAmphora()
+    return Drivers(compute=compute, network=network, amphora=amphora)

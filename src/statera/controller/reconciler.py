@@ -1,0 +1,547 @@
+"""Drive one load balancer's data plane to the state its rows describe.
+
+`Reconciler.reconcile(lb_id, owner=...)` is called by a worker that holds the
+load balancer's lease. It re-derives everything from the database each time
+(level-triggered), so running it twice, or again after a crash at any line,
+is safe: every step is idempotent (an amphora row is committed before its
+namespaces exist, creating namespaces that exist is a no-op, uploading the
+same config twice is harmless). It never raises: it returns an `Outcome` and
+has written the result (ACTIVE, a retry time, or ERROR with the reason).
+
+The invariant a reader could break: statuses move to ACTIVE only in the final
+transaction, and only if the generation it applied is still the newest one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from statera.controller.addresses import allocate_port
+from statera.controller.drivers import AmphoraEndpoint, Drivers
+from statera.db import models
+from statera.db.base import utcnow
+from statera.db.session import Database
+from statera.db.snapshots import load_balancer_spec
+from statera.domain.enums import (
+    AmphoraRole,
+    AmphoraStatus,
+    OperatingStatus,
+    ProvisioningStatus,
+)
+from statera.domain.errors import PermanentError, TemporaryError
+from statera.domain.specs import AmphoraRuntime, HaproxyDefaults, LoadBalancerSpec
+from statera.settings import NetworkSettings, Settings, derived_id
+
+log = logging.getLogger(__name__)
+
+PENDING = (
+    ProvisioningStatus.PENDING_CREATE.value,
+    ProvisioningStatus.PENDING_UPDATE.value,
+)
+GONE = ProvisioningStatus.PENDING_DELETE.value
+MGMT_NETWORK = "lb-mgmt"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lb_id: str
+    result: str
+    """`active`, `deleted`, `retry`, `error` or `lost` (the lease went to someone else)."""
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    generation: int
+    deleting: bool
+    spec: LoadBalancerSpec
+    network: NetworkSettings | None
+    amphorae: tuple[AmphoraEndpoint, ...]
+    fresh: tuple[str, ...]
+    """Amphorae not yet ALLOCATED: they need compute, plug and readiness first."""
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        drivers: Drivers,
+        issue_cert: Callable[[str], tuple[bytes, bytes, bytes, datetime]] | None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._settings = settings
+        self._db = database
+        self._drivers = drivers
+        self._issue_cert = issue_cert
+        self._clock = clock
+        self._applied: dict[str, LoadBalancerSpec] = {}
+        hs = settings.haproxy_amphora
+        self._defaults = HaproxyDefaults(
+            default_connection_limit=hs.default_connection_limit,
+            max_global_connections=hs.max_global_connections,
+        )
+        self._mgmt_net = derived_id("network", MGMT_NETWORK)
+        self._mgmt_subnet = derived_id("subnet", MGMT_NETWORK)
+
+    # -- entry point -------------------------------------------------------------------
+
+    def reconcile(self, lb_id: str, *, owner: str) -> Outcome:
+        started = time.monotonic()
+        try:
+            plan = self._prepare(lb_id, owner=owner)
+            if plan is None:
+                return Outcome(lb_id, "lost", seconds=time.monotonic() - started)
+            if plan.deleting:
+                self._tear_down(lb_id, plan)
+                done = self._finish_delete(lb_id, plan.generation, owner=owner)
+                result = "deleted" if done else "lost"
+            else:
+                self._build(lb_id, plan)
+                done = self._finish_active(lb_id, plan, owner=owner)
+                result = "active" if done else "lost"
+            return Outcome(lb_id, result, seconds=time.monotonic() - started)
+        except PermanentError as exc:
+            log.error("load balancer %s: %s", lb_id, exc.message)
+            self._fail(lb_id, exc.message, owner=owner)
+            return Outcome(lb_id, "error", exc.message, time.monotonic() - started)
+        except Exception as exc:  # temporary by default: retried with a delay
+            retry = exc.retry_after_s if isinstance(exc, TemporaryError) else 2.0
+            message = exc.message if isinstance(exc, TemporaryError) else repr(exc)
+            if not isinstance(exc, TemporaryError):
+                log.exception("load balancer %s: unexpected failure; will retry", lb_id)
+            else:
+                log.warning("load balancer %s: %s; will retry in %ss", lb_id, message, retry)
+            gave_up = self._retry_later(lb_id, message, retry_after_s=retry, owner=owner)
+            return Outcome(
+                lb_id, "error" if gave_up else "retry", message, time.monotonic() - started
+            )
+
+    # -- phase 1: read the desired state, commit amphora rows ---------------------------
+
+    def _prepare(self, lb_id: str, *, owner: str) -> _Plan | None:
+        with self._db.write() as s:
+            lb = s.get(models.LoadBalancer, lb_id)
+            if lb is None or lb.lease_owner != owner:
+                return None
+            deleting = lb.provisioning_status == GONE
+            spec = load_balancer_spec(s, lb)
+            network = self._settings.network_named(lb.vip_subnet_id or lb.vip_network_id or "")
+            amps = list(
+                s.scalars(
+                    select(models.Amphora)
+                    .where(models.Amphora.load_balancer_id == lb_id)
+                    .where(models.Amphora.status != AmphoraStatus.DELETED.value)
+                    .order_by(models.Amphora.created_at)
+                )
+            )
+            if not deleting:
+                if network is None:
+                    raise PermanentError(f"VIP subnet {lb.vip_subnet_id} is not a declared network")
+                if not amps:
+                    amps = [self._new_amphora(s, lb, network)]
+            endpoints = tuple(
+                AmphoraEndpoint(
+                    a.id, a.lb_network_ip or "", self._settings.haproxy_amphora.bind_port
+                )
+                for a in amps
+            )
+            fresh = tuple(a.id for a in amps if a.status != AmphoraStatus.ALLOCATED.value)
+            return _Plan(lb.generation, deleting, spec, network, endpoints, fresh)
+
+    def _new_amphora(
+        self, s: Session, lb: models.LoadBalancer, network: NetworkSettings
+    ) -> models.Amphora:
+        amp = models.Amphora(
+            load_balancer_id=lb.id,
+            status=AmphoraStatus.PENDING_CREATE.value,
+            role=AmphoraRole.STANDALONE.value,
+            vrrp_interface="eth1",
+            ha_ip=lb.vip_address,
+            ha_port_id=lb.vip_port_id,
+        )
+        s.add(amp)
+        s.flush()
+        mgmt = self._settings.management
+        mgmt_net = ipaddress.ip_network(mgmt.cidr)
+        hosts = mgmt_net.hosts()
+        first = next(hosts)
+        mgmt_port = allocate_port(
+            s,
+            network_id=self._mgmt_net,
+            subnet_id=self._mgmt_subnet,
+            first=str(first),
+            last=str(mgmt_net.broadcast_address - 1),
+            exclude={mgmt.gateway},
+            name=f"octavia-lb-mgmt-{amp.id}",
+            device_owner="compute:amphora",
+            device_id=amp.id,
+        )
+        vrrp_port = allocate_port(
+            s,
+            network_id=network.id,
+            subnet_id=network.subnet_id,
+            first=network.allocation_pool_start,
+            last=network.allocation_pool_end,
+            exclude={network.gateway, lb.vip_address or ""},
+            name=f"octavia-lb-vrrp-{amp.id}",
+            device_owner="Octavia",
+            device_id=amp.id,
+        )
+        amp.lb_network_ip = mgmt_port.ip_address
+        amp.vrrp_ip = vrrp_port.ip_address
+        amp.vrrp_port_id = vrrp_port.id
+        log.info(
+            "load balancer %s: amphora %s allocated (mgmt %s, vrrp %s)",
+            lb.id,
+            amp.id,
+            amp.lb_network_ip,
+            amp.vrrp_ip,
+        )
+        return amp
+
+    # -- phase 2: act on the world ---------------------------------------------------
+
+    def _build(self, lb_id: str, plan: _Plan) -> None:
+        assert plan.network is not None
+        deadline = self._settings.haproxy_amphora.agent_start_timeout
+        for amp in plan.amphorae:
+            if amp.amphora_id in plan.fresh:
+                self._boot(amp, lb_id, plan)
+                self._drivers.amphora.wait_ready(amp, deadline_s=deadline)
+        from statera.rendering.haproxy import render_haproxy
+        from statera.rendering.runtime import runtime_commands
+
+        previous = self._applied.get(lb_id)
+        for amp in plan.amphorae:
+            runtime_dir = str(self._settings.default.state_dir / "amphorae" / amp.amphora_id)
+            config = render_haproxy(
+                plan.spec,
+                runtime=AmphoraRuntime(amphora_id=amp.amphora_id, base_dir=runtime_dir),
+                defaults=self._defaults,
+            )
+            runtime = None
+            if previous is not None and amp.amphora_id not in plan.fresh:
+                runtime = runtime_commands(previous, plan.spec)
+            self._drivers.amphora.apply_config(amp, lb_id=lb_id, config=config, runtime=runtime)
+
+    def _boot(self, amp: AmphoraEndpoint, lb_id: str, plan: _Plan) -> None:
+        assert plan.network is not None
+        files: dict[str, bytes] = {}
+        agent_dir = self._settings.default.state_dir / "amphorae" / amp.amphora_id
+        expires: datetime | None = None
+        if self._issue_cert is not None:
+            cert, key, ca, expires = self._issue_cert(amp.amphora_id)
+            files = {"server.pem": cert, "server.key": key, "client_ca.pem": ca}
+        names = self._namespaces(amp.amphora_id)
+        agent_config: dict[str, Any] = {
+            "amphora_id": amp.amphora_id,
+            "bind_host": amp.host,
+            "bind_port": amp.port,
+            "base_dir": str(agent_dir),
+            "haproxy_namespace": names,
+            "haproxy_cmd": self._settings.haproxy_amphora.haproxy_cmd,
+            "server_cert": str(agent_dir / "server.pem"),
+            "server_key": str(agent_dir / "server.key"),
+            "client_ca": str(agent_dir / "client_ca.pem"),
+        }
+        compute_id = self._drivers.compute.create_amphora(
+            amphora_id=amp.amphora_id, mgmt_ip=amp.host, agent_config=agent_config, files=files
+        )
+        with self._db.write() as s:
+            row = s.get(models.Amphora, amp.amphora_id)
+            if row is not None:
+                row.compute_id = compute_id
+                row.status = AmphoraStatus.BOOTING.value
+                row.cert_expiration = expires
+                row.updated_at = self._clock()
+                vrrp_ip = row.vrrp_ip or ""
+        self._drivers.network.plug_vip(
+            amphora_id=amp.amphora_id,
+            network=plan.network,
+            vrrp_ip=vrrp_ip,
+            vip=plan.spec.vip_address,
+        )
+        log.info("load balancer %s: amphora %s booted", lb_id, amp.amphora_id)
+
+    def _namespaces(self, amphora_id: str) -> str:
+        return f"{self._settings.default.name_prefix}-amp-{amphora_id}-haproxy"
+
+    def _tear_down(self, lb_id: str, plan: _Plan) -> None:
+        for amp in plan.amphorae:
+            if amp.amphora_id not in plan.fresh:
+                self._drivers.amphora.remove(amp, lb_id=lb_id)
+            self._drivers.network.unplug_vip(amp.amphora_id)
+            self._drivers.compute.delete_amphora(amp.amphora_id)
+            with self._db.write() as s:
+                row = s.get(models.Amphora, amp.amphora_id)
+                if row is not None:
+                    row.status = AmphoraStatus.DELETED.value
+                    row.updated_at = self._clock()
+                s.execute(delete(models.Port).where(models.Port.device_id == amp.amphora_id))
+            log.info("load balancer %s: amphora %s deleted", lb_id, amp.amphora_id)
+        self._applied.pop(lb_id, None)
+
+    # -- phase 3: record the result ----------------------------------------------------
+
+    def _locked_lb(self, s: Session, lb_id: str, owner: str) -> models.LoadBalancer | None:
+        lb = s.scalars(
+            select(models.LoadBalancer).where(models.LoadBalancer.id == lb_id).with_for_update()
+        ).one_or_none()
+        if lb is None or lb.lease_owner != owner:
+            return None
+        return lb
+
+    def _finish_active(self, lb_id: str, plan: _Plan, *, owner: str) -> bool:
+        now = self._clock()
+        with self._db.write() as s:
+            lb = self._locked_lb(s, lb_id, owner)
+            if lb is None:
+                return False
+            _purge_deleted_children(s, lb_id)
+            _activate_children(s, lb_id, now)
+            s.execute(
+                update(models.Amphora)
+                .where(models.Amphora.load_balancer_id == lb_id)
+                .where(models.Amphora.status != AmphoraStatus.DELETED.value)
+                .values(status=AmphoraStatus.ALLOCATED.value, updated_at=now)
+            )
+            current = lb.generation == plan.generation
+            if current:
+                lb.provisioning_status = ProvisioningStatus.ACTIVE.value
+                lb.applied_generation = plan.generation
+                lb.pending_since = None
+                if not lb.enabled:
+                    lb.operating_status = OperatingStatus.OFFLINE.value
+                elif lb.operating_status == OperatingStatus.OFFLINE.value:
+                    lb.operating_status = OperatingStatus.ONLINE.value
+            lb.updated_at = now if current else lb.updated_at
+            lb.last_error = None
+            lb.not_before = None
+            lb.lease_owner = None
+            lb.lease_expires = None
+        self._applied[lb_id] = plan.spec
+        return True
+
+    def _finish_delete(self, lb_id: str, generation: int, *, owner: str) -> bool:
+        now = self._clock()
+        with self._db.write() as s:
+            lb = self._locked_lb(s, lb_id, owner)
+            if lb is None:
+                return False
+            listener_ids = list(
+                s.scalars(
+                    select(models.Listener.id).where(models.Listener.load_balancer_id == lb_id)
+                )
+            )
+            if listener_ids:
+                s.execute(
+                    delete(models.ListenerStatistics).where(
+                        models.ListenerStatistics.listener_id.in_(listener_ids)
+                    )
+                )
+            _delete_children(s, lb_id, only_gone=False)
+            s.execute(delete(models.Port).where(models.Port.device_id == lb_id))
+            lb.provisioning_status = ProvisioningStatus.DELETED.value
+            lb.operating_status = OperatingStatus.OFFLINE.value
+            lb.applied_generation = generation
+            lb.pending_since = None
+            lb.last_error = None
+            lb.lease_owner = None
+            lb.lease_expires = None
+            lb.updated_at = now
+        log.info("load balancer %s deleted", lb_id)
+        return True
+
+    def _fail(self, lb_id: str, message: str, *, owner: str) -> None:
+        now = self._clock()
+        with self._db.write() as s:
+            lb = self._locked_lb(s, lb_id, owner)
+            if lb is None:
+                return
+            _mark_pending_children(s, lb_id, ProvisioningStatus.ERROR.value, now)
+            lb.provisioning_status = ProvisioningStatus.ERROR.value
+            lb.applied_generation = lb.generation
+            lb.pending_since = None
+            lb.last_error = message[:4000]
+            lb.lease_owner = None
+            lb.lease_expires = None
+            lb.updated_at = now
+        self._applied.pop(lb_id, None)
+
+    def _retry_later(self, lb_id: str, message: str, *, retry_after_s: float, owner: str) -> bool:
+        """Release the lease with a retry time; past the build timeout, give up (ERROR)."""
+        now = self._clock()
+        timeout = timedelta(seconds=self._settings.controller.build_timeout)
+        with self._db.write() as s:
+            lb = self._locked_lb(s, lb_id, owner)
+            if lb is None:
+                return False
+            if lb.pending_since is not None and now - lb.pending_since > timeout:
+                gave_up = True
+            else:
+                lb.last_error = message[:4000]
+                lb.not_before = now + timedelta(seconds=retry_after_s)
+                lb.lease_owner = None
+                lb.lease_expires = None
+                gave_up = False
+        if gave_up:
+            self._fail(
+                lb_id,
+                f"gave up after {timeout.total_seconds():.0f}s of failures: {message}",
+                owner=owner,
+            )
+        return gave_up
+
+
+_CHILD_TABLES: tuple[type[Any], ...] = (
+    models.Member,
+    models.HealthMonitor,
+    models.Pool,
+    models.Listener,
+)
+
+
+def _pool_ids(s: Session, lb_id: str) -> list[str]:
+    return list(s.scalars(select(models.Pool.id).where(models.Pool.load_balancer_id == lb_id)))
+
+
+def _child_filter(table: type[Any], lb_id: str, pool_ids: list[str]) -> Any:
+    if table in (models.Member, models.HealthMonitor):
+        return table.pool_id.in_(pool_ids)
+    return table.load_balancer_id == lb_id
+
+
+def _delete_children(s: Session, lb_id: str, *, only_gone: bool) -> None:
+    """Hard-delete the load balancer's children (only those in PENDING_DELETE if asked),
+    with whatever hangs from them: members and monitors of a deleted pool, statistics
+    of a deleted listener, tags of every deleted object."""
+
+    def doomed(rows: Any) -> list[str]:
+        return [row_id for row_id, status in rows if not only_gone or status == GONE]
+
+    pools = s.execute(
+        select(models.Pool.id, models.Pool.provisioning_status).where(
+            models.Pool.load_balancer_id == lb_id
+        )
+    ).all()
+    pool_ids = [p for p, _ in pools]
+    gone_pools = doomed(pools)
+    gone_listeners = doomed(
+        s.execute(
+            select(models.Listener.id, models.Listener.provisioning_status).where(
+                models.Listener.load_balancer_id == lb_id
+            )
+        ).all()
+    )
+    gone_members = doomed(
+        s.execute(
+            select(models.Member.id, models.Member.provisioning_status).where(
+                models.Member.pool_id.in_(pool_ids)
+            )
+        ).all()
+    )
+    gone_monitors = doomed(
+        s.execute(
+            select(models.HealthMonitor.id, models.HealthMonitor.provisioning_status).where(
+                models.HealthMonitor.pool_id.in_(pool_ids)
+            )
+        ).all()
+    )
+    gone_members += list(
+        s.scalars(select(models.Member.id).where(models.Member.pool_id.in_(gone_pools)))
+    )
+    gone_monitors += list(
+        s.scalars(
+            select(models.HealthMonitor.id).where(models.HealthMonitor.pool_id.in_(gone_pools))
+        )
+    )
+    if gone_pools:
+        s.execute(
+            update(models.Listener)
+            .where(models.Listener.default_pool_id.in_(gone_pools))
+            .values(default_pool_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    for table, ids in (
+        (models.Member, gone_members),
+        (models.HealthMonitor, gone_monitors),
+        (models.Pool, gone_pools),
+        (models.Listener, gone_listeners),
+        (models.ListenerStatistics, None),
+        (models.Tag, None),
+    ):
+        if table is models.ListenerStatistics:
+            stmt = delete(table).where(table.listener_id.in_(gone_listeners))
+        elif table is models.Tag:
+            everything = gone_members + gone_monitors + gone_pools + gone_listeners
+            stmt = delete(table).where(table.resource_id.in_(everything))
+        else:
+            stmt = delete(table).where(table.id.in_(ids))
+        s.execute(stmt.execution_options(synchronize_session=False))
+
+
+def _purge_deleted_children(s: Session, lb_id: str) -> None:
+    pool_ids = _pool_ids(s, lb_id)
+    gone_monitors = list(
+        s.scalars(
+            select(models.HealthMonitor.pool_id)
+            .where(models.HealthMonitor.pool_id.in_(pool_ids))
+            .where(models.HealthMonitor.provisioning_status == GONE)
+        )
+    )
+    _delete_children(s, lb_id, only_gone=True)
+    if gone_monitors:
+        # Octavia: deleting a monitor sets its pool's members to NO_MONITOR.
+        s.execute(
+            update(models.Member)
+            .where(models.Member.pool_id.in_(gone_monitors))
+            .values(operating_status=OperatingStatus.NO_MONITOR.value)
+        )
+
+
+def _activate_children(s: Session, lb_id: str, now: datetime) -> None:
+    pool_ids = _pool_ids(s, lb_id)
+    for table in _CHILD_TABLES:
+        values: dict[str, Any] = {
+            "provisioning_status": ProvisioningStatus.ACTIVE.value,
+        }
+        s.execute(
+            update(table)
+            .where(_child_filter(table, lb_id, pool_ids))
+            .where(table.provisioning_status.in_(PENDING))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    # Monitors are ONLINE once active (OFFLINE when disabled), as Octavia marks them.
+    for enabled, status in ((True, OperatingStatus.ONLINE), (False, OperatingStatus.OFFLINE)):
+        s.execute(
+            update(models.HealthMonitor)
+            .where(models.HealthMonitor.pool_id.in_(pool_ids))
+            .where(models.HealthMonitor.enabled.is_(enabled))
+            .values(operating_status=status.value)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _mark_pending_children(s: Session, lb_id: str, status: str, now: datetime) -> None:
+    pool_ids = _pool_ids(s, lb_id)
+    for table in _CHILD_TABLES:
+        s.execute(
+            update(table)
+            .where(_child_filter(table, lb_id, pool_ids))
+            .where(table.provisioning_status.in_((*PENDING, GONE)))
+            .values(provisioning_status=status)
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,142 @@
+"""ORM rows → domain specs: the only place that walks relationships for the data plane.
+
+`load_balancer_spec` reads one load balancer's graph in a handful of queries
+and returns the frozen `LoadBalancerSpec` the renderer takes. Objects in
+PENDING_DELETE are left out: the controller's job is to make them disappear.
+"""
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from statera.db import models
+from statera.domain.enums import (
+    Algorithm,
+    HealthMonitorType,
+    ListenerProtocol,
+    PoolProtocol,
+    ProvisioningStatus,
+    SessionPersistenceType,
+    Topology,
+)
+from statera.domain.specs import (
+    HealthMonitorSpec,
+    ListenerSpec,
+    LoadBalancerSpec,
+    MemberSpec,
+    PoolSpec,
+    SessionPersistenceSpec,
+)
+
+_GONE = ProvisioningStatus.PENDING_DELETE.value
+
+
+def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalancerSpec:
+    listeners = session.scalars(
+        select(models.Listener)
+        .where(models.Listener.load_balancer_id == lb.id)
+        .where(models.Listener.provisioning_status != _GONE)
+        .order_by(models.Listener.protocol_port)
+    ).all()
+    pools = session.scalars(
+        select(models.Pool)
+        .where(models.Pool.load_balancer_id == lb.id)
+        .where(models.Pool.provisioning_status != _GONE)
+        .order_by(models.Pool.created_at, models.Pool.id)
+    ).all()
+    pool_ids = [p.id for p in pools]
+    members: dict[str, list[models.Member]] = defaultdict(list)
+    monitors: dict[str, models.HealthMonitor] = {}
+    if pool_ids:
+        for member in session.scalars(
+            select(models.Member)
+            .where(models.Member.pool_id.in_(pool_ids))
+            .where(models.Member.provisioning_status != _GONE)
+            .order_by(models.Member.created_at, models.Member.id)
+        ):
+            members[member.pool_id].append(member)
+        for hm in session.scalars(
+            select(models.HealthMonitor)
+            .where(models.HealthMonitor.pool_id.in_(pool_ids))
+            .where(models.HealthMonitor.provisioning_status != _GONE)
+        ):
+            monitors[hm.pool_id] = hm
+    live_pools = set(pool_ids)
+    return LoadBalancerSpec(
+        id=lb.id,
+        vip_address=lb.vip_address or "",
+        admin_state_up=lb.enabled,
+        topology=Topology(lb.topology),
+        listeners=tuple(_listener(li, live_pools) for li in listeners),
+        pools=tuple(_pool(p, members[p.id], monitors.get(p.id)) for p in pools),
+        generation=lb.generation,
+    )
+
+
+def _listener(row: models.Listener, live_pools: set[str]) -> ListenerSpec:
+    headers = tuple(sorted((str(k), str(v)) for k, v in (row.insert_headers or {}).items()))
+    return ListenerSpec(
+        id=row.id,
+        protocol=ListenerProtocol(row.protocol),
+        protocol_port=row.protocol_port,
+        admin_state_up=row.enabled,
+        connection_limit=row.connection_limit,
+        default_pool_id=row.default_pool_id if row.default_pool_id in live_pools else None,
+        timeout_client_data_ms=row.timeout_client_data,
+        timeout_member_connect_ms=row.timeout_member_connect,
+        timeout_member_data_ms=row.timeout_member_data,
+        timeout_tcp_inspect_ms=row.timeout_tcp_inspect,
+        allowed_cidrs=tuple(row.allowed_cidrs or ()),
+        insert_headers=headers,
+    )
+
+
+def _pool(
+    row: models.Pool, members: list[models.Member], hm: models.HealthMonitor | None
+) -> PoolSpec:
+    persistence = None
+    if row.session_persistence:
+        persistence = SessionPersistenceSpec(
+            type=SessionPersistenceType(row.session_persistence["type"]),
+            cookie_name=row.session_persistence.get("cookie_name"),
+        )
+    return PoolSpec(
+        id=row.id,
+        protocol=PoolProtocol(row.protocol),
+        lb_algorithm=Algorithm(row.lb_algorithm),
+        admin_state_up=row.enabled,
+        members=tuple(_member(m) for m in members),
+        health_monitor=_monitor(hm) if hm is not None else None,
+        session_persistence=persistence,
+    )
+
+
+def _member(row: models.Member) -> MemberSpec:
+    return MemberSpec(
+        id=row.id,
+        address=row.address,
+        protocol_port=row.protocol_port,
+        weight=row.weight,
+        backup=row.backup,
+        admin_state_up=row.enabled,
+        monitor_address=row.monitor_address,
+        monitor_port=row.monitor_port,
+    )
+
+
+def _monitor(row: models.HealthMonitor) -> HealthMonitorSpec:
+    return HealthMonitorSpec(
+        id=row.id,
+        type=HealthMonitorType(row.type),
+        delay_s=row.delay,
+        timeout_s=row.timeout,
+        max_retries=row.rise_threshold,
+        max_retries_down=row.fall_threshold,
+        admin_state_up=row.enabled,
+        http_method=row.http_method,
+        url_path=row.url_path,
+        expected_codes=row.expected_codes,
+        http_version=row.http_version,
+        domain_name=row.domain_name,
+    )
