@@ -35,7 +35,7 @@ class SettingsError(ValueError):
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class DefaultSettings(_Group):
@@ -46,6 +46,7 @@ class DefaultSettings(_Group):
     host: str = ""
     """Name of this process in leases; default: hostname and pid."""
     debug: bool = False
+    """Log at DEBUG level."""
 
     @field_validator("name_prefix")
     @classmethod
@@ -57,18 +58,27 @@ class DefaultSettings(_Group):
 
 class ApiSettings(_Group):
     bind_host: str = "127.0.0.1"
+    """Address the API listens on."""
     bind_port: int = Field(9876, ge=1, le=65535)
+    """Port the API listens on (Octavia's)."""
     auth_strategy: str = "noauth"
     """Only `noauth` in this release: every caller is admin, project from X-Project-Id."""
     pagination_max_limit: int = Field(1000, ge=1)
+    """Largest page a list call returns, whatever `limit` asks."""
     api_base_uri: str = ""
     """Base of the links in list responses; default: the request's own URL."""
     allow_pagination: bool = True
+    """Honour `limit`/`marker` in list calls."""
     allow_sorting: bool = True
+    """Honour `sort`/`sort_key`/`sort_dir` in list calls."""
     allow_filtering: bool = True
+    """Honour `?field=value` filters in list calls."""
     allow_field_selection: bool = True
+    """Honour `fields=` in GET calls."""
     default_provider_driver: str = "amphora"
+    """Provider of a load balancer created without `provider`."""
     allow_ping_health_monitors: bool = True
+    """Accept PING health monitors."""
 
     @field_validator("auth_strategy")
     @classmethod
@@ -91,6 +101,7 @@ class ControllerSettings(_Group):
     network_driver: str = "network_bridge_driver"
     """`network_bridge_driver` (Linux bridges on this host) or `network_noop_driver`."""
     loadbalancer_topology: str = "SINGLE"
+    """Topology of new load balancers (ACTIVE_STANDBY arrives with keepalived)."""
     workers: int = Field(4, ge=1, le=64)
     """Load balancers reconciled at the same time by one controller process."""
     lease_seconds: float = Field(30.0, gt=1)
@@ -125,15 +136,23 @@ class HaproxyAmphoraSettings(_Group):
     bind_port: int = Field(9443, ge=1, le=65535)
     """Port of the amphora agent's mTLS REST API on the management network."""
     haproxy_cmd: str = "/usr/sbin/haproxy"
+    """The HAProxy binary amphorae run (2.6 or newer)."""
     timeout_client_data: int = Field(50000, ge=0, le=2073600000)
+    """Default listener timeout_client_data, milliseconds."""
     timeout_member_connect: int = Field(5000, ge=0, le=2073600000)
+    """Default listener timeout_member_connect, milliseconds."""
     timeout_member_data: int = Field(50000, ge=0, le=2073600000)
+    """Default listener timeout_member_data, milliseconds."""
     timeout_tcp_inspect: int = Field(0, ge=0, le=2073600000)
+    """Default listener timeout_tcp_inspect, milliseconds."""
     default_connection_limit: int = Field(50000, ge=1)
+    """Connection limit of a listener whose connection_limit is -1."""
     max_global_connections: int = Field(8000, ge=100, le=1000000)
     """HAProxy's global maxconn ceiling (the host's nofile hard limit is what bounds it)."""
     rest_request_conn_timeout: float = Field(10.0, gt=0)
+    """Seconds to connect to an amphora agent."""
     rest_request_read_timeout: float = Field(60.0, gt=0)
+    """Seconds to wait for an amphora agent's answer."""
     agent_start_timeout: float = Field(30.0, gt=0)
     """Seconds to wait for a new amphora's agent to answer before the build fails."""
 
@@ -301,6 +320,46 @@ def _network(name: str, values: dict[str, str], prefix: str) -> NetworkSettings:
 DEFAULT_NETWORKS: dict[str, dict[str, str]] = {
     "private": {"cidr": "10.0.0.0/24", "gateway": "10.0.0.1"}
 }
+
+
+def example_config() -> str:
+    """The documented example file: every option with its default, commented out."""
+    lines = [
+        "; Statera configuration. Every option is shown with its default, commented out.",
+        "; Sections and names follow Octavia's octavia.conf where Octavia has the option.",
+        "",
+    ]
+    for section, (_attr, model) in _GROUPS.items():
+        lines.append(f"[{section}]")
+        for name, info in model.model_fields.items():
+            for doc_line in (info.description or "").splitlines():
+                lines.append(f"; {doc_line.strip()}")
+            default = info.default
+            if isinstance(default, bool):
+                shown = str(default).lower()
+            else:
+                shown = "" if default is None else str(default)
+            lines.append(f"; {name} = {shown}".rstrip())
+        lines.append("")
+    lines += [
+        "; Tenant networks: one section per network. Without any, this one exists:",
+        "; [network:private]",
+        "; cidr = 10.0.0.0/24",
+        "; The host's address on the bridge; default: the first address of cidr.",
+        "; gateway = 10.0.0.1",
+        "; Linux bridge, created if missing; default: <name_prefix>-<network name>.",
+        "; bridge = st-private",
+        "; Stable UUIDs; default: derived from the network name.",
+        "; id =",
+        "; subnet_id =",
+        "; Name of the subnet in the API; default: <network name>-subnet.",
+        "; subnet_name = private-subnet",
+        "; Range for VIPs and amphora ports; default: every host address but the gateway.",
+        "; allocation_pool_start = 10.0.0.2",
+        "; allocation_pool_end = 10.0.0.254",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def load_settings(path: str | Path | None = None, *, overrides: str = "") -> Settings:

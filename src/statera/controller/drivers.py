@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from statera.compute.base import ComputeDriver
 from statera.domain.errors import PermanentError, TemporaryError
+from statera.network.base import NetworkDriver
 from statera.protocol.agent_api import AmphoraStatusReport
-from statera.settings import NetworkSettings, Settings
+from statera.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,31 +30,6 @@ class AmphoraEndpoint:
     amphora_id: str
     host: str
     port: int
-
-
-class ComputeDriver(Protocol):
-    def create_amphora(
-        self,
-        *,
-        amphora_id: str,
-        mgmt_ip: str,
-        agent_config: dict[str, Any],
-        files: dict[str, bytes],
-    ) -> str: ...
-
-    def delete_amphora(self, amphora_id: str) -> None: ...
-
-    def list_amphorae(self) -> list[str]: ...
-
-
-class NetworkDriver(Protocol):
-    def ensure_host_networks(self) -> None: ...
-
-    def plug_vip(
-        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
-    ) -> None: ...
-
-    def unplug_vip(self, amphora_id: str) -> None: ...
 
 
 class AmphoraDriver(Protocol):
@@ -67,37 +44,6 @@ class AmphoraDriver(Protocol):
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None: ...
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None: ...
-
-
-class NoopCompute:
-    def create_amphora(
-        self,
-        *,
-        amphora_id: str,
-        mgmt_ip: str,
-        agent_config: dict[str, Any],
-        files: dict[str, bytes],
-    ) -> str:
-        return f"noop-{amphora_id}"
-
-    def delete_amphora(self, amphora_id: str) -> None:
-        return None
-
-    def list_amphorae(self) -> list[str]:
-        return []
-
-
-class NoopNetwork:
-    def ensure_host_networks(self) -> None:
-        return None
-
-    def plug_vip(
-        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
-    ) -> None:
-        return None
-
-    def unplug_vip(self, amphora_id: str) -> None:
-        return None
 
 
 class NoopAmphora:
@@ -225,13 +171,17 @@ def make_drivers(settings: Settings) -> Drivers:
 
         compute = NetnsComputeDriver(settings)
     else:
-        compute = NoopCompute()
+        from statera.compute.noop import NoopComputeDriver
+
+        compute = NoopComputeDriver()
     if c.network_driver == "network_bridge_driver":
         from statera.network.bridges import BridgeNetworkDriver
 
         network = BridgeNetworkDriver(settings)
     else:
-        network = NoopNetwork()
+        from statera.network.noop import NoopNetworkDriver
+
+        network = NoopNetworkDriver()
     if c.amphora_driver == "amphora_haproxy_rest_driver":
         amphora = RestAmphora(settings, pki_dir=settings.default.state_dir / "pki")
     else:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from statera.compute.names import AmphoraNames
 from statera.controller.addresses import allocate_port
 from statera.controller.drivers import AmphoraEndpoint, Drivers
 from statera.db import models
@@ -112,10 +113,12 @@ class Reconciler:
                 done = self._finish_active(lb_id, plan, owner=owner)
                 result = "active" if done else "lost"
             return Outcome(lb_id, result, seconds=time.monotonic() - started)
-        except PermanentError as exc:
-            log.error("load balancer %s: %s", lb_id, exc.message)
-            self._fail(lb_id, exc.message, owner=owner)
-            return Outcome(lb_id, "error", exc.message, time.monotonic() - started)
+        except (PermanentError, ValueError) as exc:
+            # ValueError: a driver refused its arguments; retrying cannot help.
+            message = exc.message if isinstance(exc, PermanentError) else str(exc)
+            log.error("load balancer %s: %s", lb_id, message)
+            self._fail(lb_id, message, owner=owner)
+            return Outcome(lb_id, "error", message, time.monotonic() - started)
         except Exception as exc:  # temporary by default: retried with a delay
             retry = exc.retry_after_s if isinstance(exc, TemporaryError) else 2.0
             message = exc.message if isinstance(exc, TemporaryError) else repr(exc)
@@ -244,13 +247,13 @@ class Reconciler:
         if self._issue_cert is not None:
             cert, key, ca, expires = self._issue_cert(amp.amphora_id)
             files = {"server.pem": cert, "server.key": key, "client_ca.pem": ca}
-        names = self._namespaces(amp.amphora_id)
+        names = AmphoraNames(self._settings.default.name_prefix, amp.amphora_id)
         agent_config: dict[str, Any] = {
             "amphora_id": amp.amphora_id,
             "bind_host": amp.host,
             "bind_port": amp.port,
             "base_dir": str(agent_dir),
-            "haproxy_namespace": names,
+            "haproxy_namespace": names.tenant_namespace,
             "haproxy_cmd": self._settings.haproxy_amphora.haproxy_cmd,
             "server_cert": str(agent_dir / "server.pem"),
             "server_key": str(agent_dir / "server.key"),
@@ -274,9 +277,6 @@ class Reconciler:
             vip=plan.spec.vip_address,
         )
         log.info("load balancer %s: amphora %s booted", lb_id, amp.amphora_id)
-
-    def _namespaces(self, amphora_id: str) -> str:
-        return f"{self._settings.default.name_prefix}-amp-{amphora_id}-haproxy"
 
     def _tear_down(self, lb_id: str, plan: _Plan) -> None:
         for amp in plan.amphorae:

@@ -281,14 +281,16 @@ class Controller:
         port = self._settings.haproxy_amphora.bind_port
         with self._db.read() as s:
             rows = s.execute(
-                select(models.Amphora.id, models.Amphora.lb_network_ip, models.Amphora.load_balancer_id)
-                .join(models.LoadBalancer, models.LoadBalancer.id == models.Amphora.load_balancer_id)
+                select(
+                    models.Amphora.id, models.Amphora.lb_network_ip, models.Amphora.load_balancer_id
+                )
+                .join(
+                    models.LoadBalancer, models.LoadBalancer.id == models.Amphora.load_balancer_id
+                )
                 .where(models.Amphora.status == AmphoraStatus.ALLOCATED.value)
                 .where(models.LoadBalancer.provisioning_status == ProvisioningStatus.ACTIVE.value)
             ).all()
-        endpoints = [
-            (AmphoraEndpoint(amp_id, ip or "", port), lb_id) for amp_id, ip, lb_id in rows
-        ]
+        endpoints = [(AmphoraEndpoint(amp_id, ip or "", port), lb_id) for amp_id, ip, lb_id in rows]
         reports = list(
             self._status_pool.map(lambda e: (e[1], self._drivers.amphora.status(e[0])), endpoints)
         )

@@ -1,0 +1,41 @@
+"""A network driver that plugs nothing and remembers what it was asked, for API tests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from statera.settings import NetworkSettings
+
+
+@dataclass(frozen=True)
+class NoopPlug:
+    network: NetworkSettings
+    vrrp_ip: str
+    vip: str
+
+
+class NoopNetworkDriver:
+    """Records plugs in memory; the host is never touched."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.host_networks_ready = False
+        self.plugs: dict[str, NoopPlug] = {}
+        """Amphora id → its current VIP plug."""
+
+    def ensure_host_networks(self) -> None:
+        self.host_networks_ready = True
+
+    def teardown_host_networks(self) -> None:
+        self.host_networks_ready = False
+
+    def plug_vip(
+        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+    ) -> None:
+        with self._lock:
+            self.plugs[amphora_id] = NoopPlug(network=network, vrrp_ip=vrrp_ip, vip=vip)
+
+    def unplug_vip(self, amphora_id: str) -> None:
+        with self._lock:
+            self.plugs.pop(amphora_id, None)
