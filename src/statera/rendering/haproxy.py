@@ -1,0 +1,506 @@
+"""A LoadBalancerSpec becomes the text of one haproxy.cfg (all listeners).
+
+`render_haproxy` is called by the controller for each amphora; the agent only
+validates (`haproxy -c`) and applies the text. Small pure functions turn the
+spec into a view-model of frozen dataclasses whose every string was checked by
+`safety` (so no user-supplied value can inject a directive), and the template
+only lays those values out. `runtime.py` reuses the same server functions, so a
+server added through the runtime API is exactly the line this file renders.
+
+Naming follows Octavia: a frontend is named after its listener id, a backend
+`<pool_id>:<listener_id>` (a pool shared by two listeners is rendered twice), a
+server after its member id. UDP and SCTP listeners are not HAProxy's job (the
+agent balances them in the kernel) and are left out here.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from statera.domain.enums import (
+    Algorithm,
+    HealthMonitorType,
+    ListenerProtocol,
+    PoolProtocol,
+    SessionPersistenceType,
+)
+from statera.domain.specs import (
+    AmphoraRuntime,
+    HaproxyDefaults,
+    HealthMonitorSpec,
+    ListenerSpec,
+    LoadBalancerSpec,
+    MemberSpec,
+    PoolSpec,
+    SessionPersistenceSpec,
+)
+from statera.rendering import safety
+from statera.rendering.environment import environment
+from statera.rendering.errors import UnsafeValue, UnsupportedSpec
+
+TEMPLATE = "haproxy.cfg.j2"
+PING_WRAPPER = "ping-wrapper.sh"
+"""File name of the PING check script the agent writes into its base_dir."""
+STICK_TABLE_SIZE = "10k"
+"""Octavia's `[haproxy_amphora] haproxy_stick_size` default."""
+SOURCE_PORT_VAR = "txn.statera_src_port"
+"""Variable that carries the client port into SOURCE_IP_PORT's hash expression."""
+ALLOWED_CIDRS_PER_LINE = 16
+"""CIDRs per `acl` line; HAProxy refuses lines of more than 64 words."""
+MAX_TIMEOUT_MS = 2_073_600_000
+"""Octavia's ceiling for listener timeouts (24 days)."""
+
+_MODE_FOR_LISTENER: dict[ListenerProtocol, Literal["http", "tcp"]] = {
+    ListenerProtocol.HTTP: "http",
+    ListenerProtocol.TCP: "tcp",
+    ListenerProtocol.HTTPS: "tcp",  # TLS passthrough
+}
+_KERNEL_LISTENERS = frozenset({ListenerProtocol.UDP, ListenerProtocol.SCTP})
+_MODE_FOR_POOL: dict[PoolProtocol, Literal["http", "tcp"]] = {
+    PoolProtocol.HTTP: "http",
+    PoolProtocol.TCP: "tcp",
+    PoolProtocol.HTTPS: "tcp",
+}
+_PROXY_PROTOCOL_ARGUMENT = {PoolProtocol.PROXY: "send-proxy", PoolProtocol.PROXYV2: "send-proxy-v2"}
+_BALANCE: dict[Algorithm, str] = {
+    Algorithm.ROUND_ROBIN: "roundrobin",
+    Algorithm.LEAST_CONNECTIONS: "leastconn",
+    Algorithm.SOURCE_IP: "source",
+    # HAProxy 2.6 has no fetch for "address:port": hash the address with the
+    # port variable set just before balancing (see BackendView.source_port_var).
+    Algorithm.SOURCE_IP_PORT: f"hash src,concat(:,{SOURCE_PORT_VAR})",
+}
+# Hash-based balancing must use consistent hashing, or `add server` is refused.
+_HASHED = frozenset({Algorithm.SOURCE_IP, Algorithm.SOURCE_IP_PORT})
+_CLIENT_ADDRESS_HEADERS = ("X-Client-IP", "X-Forwarded-IP", "X-Real-IP")
+_TLS_ONLY_HEADERS = frozenset(
+    {
+        "X-SSL-Client-Verify",
+        "X-SSL-Client-Has-Cert",
+        "X-SSL-Client-DN",
+        "X-SSL-Client-CN",
+        "X-SSL-Issuer",
+        "X-SSL-Client-SHA1",
+        "X-SSL-Client-Not-Before",
+        "X-SSL-Client-Not-After",
+    }
+)
+_KNOWN_HEADERS = {
+    name.lower(): name
+    for name in (
+        "X-Forwarded-For",
+        "X-Forwarded-Port",
+        "X-Forwarded-Proto",
+        *_CLIENT_ADDRESS_HEADERS,
+        *_TLS_ONLY_HEADERS,
+    )
+}
+
+
+@dataclass(frozen=True)
+class ServerView:
+    name: str
+    endpoint: str
+    """`address:port`, IPv6 in brackets."""
+    arguments: str
+    """Everything after the endpoint except `disabled`; also what `add server` takes."""
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class HttpCheckView:
+    method: str
+    path: str
+    version: str | None
+    host: str | None
+    expect_regex: str
+
+
+@dataclass(frozen=True)
+class HealthCheckView:
+    kind: Literal["http", "connect", "ping", "tls-hello"]
+    timeout_s: int
+    http: HttpCheckView | None
+    external_command: str | None
+
+
+@dataclass(frozen=True)
+class PersistenceView:
+    kind: Literal["source_ip", "http_cookie", "app_cookie"]
+    cookie_name: str | None
+    stick_table_size: str
+
+
+@dataclass(frozen=True)
+class BackendView:
+    name: str
+    mode: Literal["http", "tcp"]
+    balance: str
+    hash_consistent: bool
+    source_port_var: str | None
+    fullconn: int
+    timeout_connect_ms: int
+    timeout_server_ms: int
+    health_check: HealthCheckView | None
+    persistence: PersistenceView | None
+    servers: tuple[ServerView, ...]
+
+
+@dataclass(frozen=True)
+class HeaderView:
+    name: str
+    value: str
+    """A HAProxy log-format expression such as `%[src]`, or a literal."""
+
+
+@dataclass(frozen=True)
+class FrontendView:
+    name: str
+    bind: str
+    mode: Literal["http", "tcp"]
+    maxconn: int
+    timeout_client_ms: int
+    tcp_inspect_delay_ms: int
+    allowed_cidr_lines: tuple[str, ...]
+    """Space-separated CIDRs, at most ALLOWED_CIDRS_PER_LINE per `acl` line; empty: all."""
+    forwardfor: bool
+    set_headers: tuple[HeaderView, ...]
+    default_backend: str | None
+
+
+@dataclass(frozen=True)
+class HaproxyView:
+    load_balancer_id: str
+    maxconn: int
+    stats_socket: str
+    server_state_file: str
+    external_check: bool
+    frontends: tuple[FrontendView, ...]
+    backends: tuple[BackendView, ...]
+
+
+@dataclass(frozen=True)
+class RenderedBackend:
+    """A backend the config contains: which listener's default pool it is."""
+
+    name: str
+    listener: ListenerSpec
+    pool: PoolSpec
+
+
+def render_haproxy(
+    spec: LoadBalancerSpec, *, runtime: AmphoraRuntime, defaults: HaproxyDefaults
+) -> str:
+    """The complete haproxy.cfg for one amphora of `spec`.
+
+    Raises `UnsafeValue` (naming the field) for any value that could alter
+    the file's structure and `UnsupportedSpec` for features not built here.
+    """
+    view = haproxy_view(spec, runtime=runtime, defaults=defaults)
+    return environment().get_template(TEMPLATE).render(view=view)
+
+
+def haproxy_view(
+    spec: LoadBalancerSpec, *, runtime: AmphoraRuntime, defaults: HaproxyDefaults
+) -> HaproxyView:
+    listeners = rendered_listeners(spec)
+    backends = rendered_backends(spec)
+    base_dir = safety.absolute_path("runtime.base_dir", runtime.base_dir)
+    backend_views = tuple(backend_view(b, defaults=defaults, base_dir=base_dir) for b in backends)
+    return HaproxyView(
+        load_balancer_id=safety.uuid_id("load_balancer.id", spec.id),
+        maxconn=global_maxconn(listeners, defaults),
+        stats_socket=safety.unix_socket_path("runtime.stats_socket", runtime.stats_socket),
+        server_state_file=safety.absolute_path(
+            "runtime.server_state_file", runtime.server_state_file
+        ),
+        external_check=any(
+            b.health_check is not None and b.health_check.kind == "ping" for b in backend_views
+        ),
+        frontends=tuple(
+            frontend_view(listener, spec=spec, backends=backends, defaults=defaults)
+            for listener in listeners
+        ),
+        backends=backend_views,
+    )
+
+
+def rendered_listeners(spec: LoadBalancerSpec) -> tuple[ListenerSpec, ...]:
+    """The listeners HAProxy serves: none if the LB is disabled, never UDP/SCTP."""
+    if not spec.admin_state_up:
+        return ()
+    listeners = []
+    for listener in spec.listeners:
+        if not listener.admin_state_up or listener.protocol in _KERNEL_LISTENERS:
+            continue
+        if listener.protocol not in _MODE_FOR_LISTENER:
+            raise UnsupportedSpec(f"listener {listener.id}: protocol {listener.protocol}")
+        listeners.append(listener)
+    return tuple(listeners)
+
+
+def rendered_backends(spec: LoadBalancerSpec) -> tuple[RenderedBackend, ...]:
+    """One backend per rendered listener whose default pool exists and is enabled."""
+    backends = []
+    for listener in rendered_listeners(spec):
+        pool = default_pool(spec, listener)
+        if pool is not None and pool.admin_state_up:
+            backends.append(
+                RenderedBackend(name=backend_name(pool, listener), listener=listener, pool=pool)
+            )
+    return tuple(backends)
+
+
+def default_pool(spec: LoadBalancerSpec, listener: ListenerSpec) -> PoolSpec | None:
+    if listener.default_pool_id is None:
+        return None
+    pool = spec.pool(listener.default_pool_id)
+    if pool is None:
+        raise UnsafeValue(
+            "listener.default_pool_id", listener.default_pool_id, "names no pool of this LB"
+        )
+    return pool
+
+
+def backend_name(pool: PoolSpec, listener: ListenerSpec) -> str:
+    pool_id = safety.uuid_id("pool.id", pool.id)
+    listener_id = safety.uuid_id("listener.id", listener.id)
+    return f"{pool_id}:{listener_id}"
+
+
+def connection_limit(listener: ListenerSpec, defaults: HaproxyDefaults) -> int:
+    """The listener's limit; -1 (unlimited) means the operator's default."""
+    limit = safety.integer(
+        "listener.connection_limit", listener.connection_limit, low=-1, high=1_000_000
+    )
+    return defaults.default_connection_limit if limit == -1 else limit
+
+
+def global_maxconn(listeners: tuple[ListenerSpec, ...], defaults: HaproxyDefaults) -> int:
+    """Sum of the listeners' limits, capped at `max_global_connections`.
+
+    With no listener (or only zero limits) the default limit stands in, so
+    the process keeps a sane ceiling for its stats socket.
+    """
+    total = sum(connection_limit(listener, defaults) for listener in listeners)
+    if total <= 0:
+        total = defaults.default_connection_limit
+    return min(total, defaults.max_global_connections)
+
+
+def endpoint(field: str, address: str, port: int) -> str:
+    """`address:port` as HAProxy reads it: IPv6 addresses in brackets."""
+    text = safety.ip_address(f"{field}.address", address)
+    number = safety.port(f"{field}.port", port)
+    return f"[{text}]:{number}" if ":" in text else f"{text}:{number}"
+
+
+def timeout_ms(field: str, value: int) -> int:
+    return safety.integer(field, value, low=0, high=MAX_TIMEOUT_MS)
+
+
+def frontend_view(
+    listener: ListenerSpec,
+    *,
+    spec: LoadBalancerSpec,
+    backends: tuple[RenderedBackend, ...],
+    defaults: HaproxyDefaults,
+) -> FrontendView:
+    mode = _MODE_FOR_LISTENER[listener.protocol]
+    forwardfor, headers = inserted_headers(listener) if mode == "http" else (False, ())
+    default_backend = next((b.name for b in backends if b.listener is listener), None)
+    return FrontendView(
+        name=safety.uuid_id("listener.id", listener.id),
+        bind=endpoint("load_balancer.vip", spec.vip_address, listener.protocol_port),
+        mode=mode,
+        maxconn=connection_limit(listener, defaults),
+        timeout_client_ms=timeout_ms(
+            "listener.timeout_client_data", listener.timeout_client_data_ms
+        ),
+        tcp_inspect_delay_ms=timeout_ms(
+            "listener.timeout_tcp_inspect", listener.timeout_tcp_inspect_ms
+        ),
+        allowed_cidr_lines=allowed_cidr_lines(listener.allowed_cidrs),
+        forwardfor=forwardfor,
+        set_headers=headers,
+        default_backend=default_backend,
+    )
+
+
+def allowed_cidr_lines(cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    """Normalised, de-duplicated CIDRs, ALLOWED_CIDRS_PER_LINE to a line."""
+    normalised = list(dict.fromkeys(safety.cidr("listener.allowed_cidrs", c) for c in cidrs))
+    return tuple(
+        " ".join(normalised[i : i + ALLOWED_CIDRS_PER_LINE])
+        for i in range(0, len(normalised), ALLOWED_CIDRS_PER_LINE)
+    )
+
+
+def inserted_headers(listener: ListenerSpec) -> tuple[bool, tuple[HeaderView, ...]]:
+    """(`option forwardfor`?, `http-request set-header` lines) for an HTTP listener.
+
+    Only names from Octavia's closed list are accepted; a header is inserted
+    when its value is "true". TLS client headers need TERMINATED_HTTPS and are
+    ignored on plain HTTP.
+    """
+    enabled: set[str] = set()
+    for name, value in listener.insert_headers:
+        canonical = _KNOWN_HEADERS.get(name.lower()) if isinstance(name, str) else None
+        if canonical is None:
+            raise UnsafeValue("listener.insert_headers", name, "not an Octavia header name")
+        if isinstance(value, str) and value.strip().lower() == "true":
+            enabled.add(canonical)
+    headers = []
+    if "X-Forwarded-Port" in enabled:
+        headers.append(HeaderView("X-Forwarded-Port", "%[dst_port]"))
+    if "X-Forwarded-Proto" in enabled:
+        headers.append(HeaderView("X-Forwarded-Proto", "http"))
+    headers.extend(HeaderView(n, "%[src]") for n in _CLIENT_ADDRESS_HEADERS if n in enabled)
+    return "X-Forwarded-For" in enabled, tuple(headers)
+
+
+def backend_mode(pool: PoolSpec, listener: ListenerSpec) -> Literal["http", "tcp"]:
+    """The pool protocol's mode; PROXY and PROXYV2 take the listener's."""
+    if pool.protocol in _PROXY_PROTOCOL_ARGUMENT:
+        return _MODE_FOR_LISTENER[listener.protocol]
+    if pool.protocol not in _MODE_FOR_POOL:
+        raise UnsupportedSpec(f"pool {pool.id}: protocol {pool.protocol} behind HAProxy")
+    return _MODE_FOR_POOL[pool.protocol]
+
+
+def backend_view(
+    backend: RenderedBackend, *, defaults: HaproxyDefaults, base_dir: str
+) -> BackendView:
+    pool, listener = backend.pool, backend.listener
+    mode = backend_mode(pool, listener)
+    algorithm = pool.lb_algorithm
+    if algorithm not in _BALANCE:
+        raise UnsupportedSpec(f"pool {pool.id}: algorithm {algorithm}")
+    return BackendView(
+        name=backend.name,
+        mode=mode,
+        balance=_BALANCE[algorithm],
+        hash_consistent=algorithm in _HASHED,
+        source_port_var=SOURCE_PORT_VAR if algorithm is Algorithm.SOURCE_IP_PORT else None,
+        fullconn=connection_limit(listener, defaults),
+        timeout_connect_ms=timeout_ms(
+            "listener.timeout_member_connect", listener.timeout_member_connect_ms
+        ),
+        timeout_server_ms=timeout_ms(
+            "listener.timeout_member_data", listener.timeout_member_data_ms
+        ),
+        health_check=health_check_view(active_monitor(pool), base_dir=base_dir),
+        persistence=persistence_view(pool.session_persistence, mode=mode),
+        servers=tuple(server_view(member, pool=pool, mode=mode) for member in pool.members),
+    )
+
+
+def active_monitor(pool: PoolSpec) -> HealthMonitorSpec | None:
+    """The pool's monitor if it is enabled (a disabled monitor means no checks)."""
+    monitor = pool.health_monitor
+    return monitor if monitor is not None and monitor.admin_state_up else None
+
+
+def health_check_view(
+    monitor: HealthMonitorSpec | None, *, base_dir: str
+) -> HealthCheckView | None:
+    if monitor is None:
+        return None
+    timeout_s = safety.integer("health_monitor.timeout", monitor.timeout_s, low=0, high=86400)
+    if monitor.type in (HealthMonitorType.HTTP, HealthMonitorType.HTTPS):
+        return HealthCheckView("http", timeout_s, http_check_view(monitor), None)
+    if monitor.type is HealthMonitorType.PING:
+        return HealthCheckView("ping", timeout_s, None, f"{base_dir}/{PING_WRAPPER}")
+    if monitor.type is HealthMonitorType.TCP:
+        return HealthCheckView("connect", timeout_s, None, None)
+    if monitor.type is HealthMonitorType.TLS_HELLO:
+        return HealthCheckView("tls-hello", timeout_s, None, None)
+    raise UnsupportedSpec(f"health monitor {monitor.id}: type {monitor.type} behind HAProxy")
+
+
+def http_check_view(monitor: HealthMonitorSpec) -> HttpCheckView:
+    version = (
+        None
+        if monitor.http_version is None
+        else safety.http_version("health_monitor.http_version", monitor.http_version)
+    )
+    host = None
+    if monitor.domain_name is not None:
+        domain = safety.domain_name("health_monitor.domain_name", monitor.domain_name)
+        # As Octavia: a Host header only makes sense (and is allowed) with 1.1.
+        host = domain if version == "HTTP/1.1" else None
+    return HttpCheckView(
+        method=safety.http_method("health_monitor.http_method", monitor.http_method or "GET"),
+        path=safety.url_path("health_monitor.url_path", monitor.url_path or "/"),
+        version=version,
+        host=host,
+        expect_regex=safety.expected_codes_regex(
+            "health_monitor.expected_codes", monitor.expected_codes or "200"
+        ),
+    )
+
+
+def persistence_view(
+    persistence: SessionPersistenceSpec | None, *, mode: Literal["http", "tcp"]
+) -> PersistenceView | None:
+    """Stickiness; cookie types need HTTP and are left out of a TCP-mode backend."""
+    if persistence is None:
+        return None
+    if persistence.type is SessionPersistenceType.SOURCE_IP:
+        return PersistenceView("source_ip", None, STICK_TABLE_SIZE)
+    if mode != "http":
+        return None
+    if persistence.type is SessionPersistenceType.HTTP_COOKIE:
+        return PersistenceView("http_cookie", None, STICK_TABLE_SIZE)
+    if persistence.type is SessionPersistenceType.APP_COOKIE:
+        name = safety.cookie_name("session_persistence.cookie_name", persistence.cookie_name)
+        return PersistenceView("app_cookie", name, STICK_TABLE_SIZE)
+    raise UnsupportedSpec(f"session persistence {persistence.type}")
+
+
+def uses_cookie(pool: PoolSpec, *, mode: Literal["http", "tcp"]) -> bool:
+    view = persistence_view(pool.session_persistence, mode=mode)
+    return view is not None and view.kind == "http_cookie"
+
+
+def server_view(member: MemberSpec, *, pool: PoolSpec, mode: Literal["http", "tcp"]) -> ServerView:
+    return ServerView(
+        name=safety.uuid_id("member.id", member.id),
+        endpoint=endpoint("member", member.address, member.protocol_port),
+        arguments=server_arguments(member, pool=pool, mode=mode),
+        disabled=not member.admin_state_up,
+    )
+
+
+def server_arguments(member: MemberSpec, *, pool: PoolSpec, mode: Literal["http", "tcp"]) -> str:
+    """The words after `server <name> <endpoint>` (without `disabled`)."""
+    words = [f"weight {safety.integer('member.weight', member.weight, low=0, high=256)}"]
+    if member.backup:
+        words.append("backup")
+    if uses_cookie(pool, mode=mode):
+        words.append(f"cookie {safety.uuid_id('member.id', member.id)}")
+    if pool.protocol in _PROXY_PROTOCOL_ARGUMENT:
+        words.append(_PROXY_PROTOCOL_ARGUMENT[pool.protocol])
+    monitor = active_monitor(pool)
+    if monitor is not None:
+        words.extend(check_arguments(member, monitor))
+    return " ".join(words)
+
+
+def check_arguments(member: MemberSpec, monitor: HealthMonitorSpec) -> list[str]:
+    words = ["check"]
+    if monitor.type is HealthMonitorType.HTTPS:
+        words.append("check-ssl verify none")
+    delay_s = safety.integer("health_monitor.delay", monitor.delay_s, low=0, high=86400)
+    fall = safety.integer(
+        "health_monitor.max_retries_down", monitor.max_retries_down, low=1, high=10
+    )
+    rise = safety.integer("health_monitor.max_retries", monitor.max_retries, low=1, high=10)
+    # HAProxy refuses `inter 0`; Octavia allows delay 0, which we read as "as often as sensible".
+    words.append(f"inter {max(delay_s, 1)}s fall {fall} rise {rise}")
+    if member.monitor_address is not None:
+        address = safety.ip_address("member.monitor_address", member.monitor_address)
+        # `addr` takes an optional port too: an IPv6 address needs brackets.
+        words.append(f"addr [{address}]" if ":" in address else f"addr {address}")
+    if member.monitor_port is not None:
+        words.append(f"port {safety.port('member.monitor_port', member.monitor_port)}")
+    return words

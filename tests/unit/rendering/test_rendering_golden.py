@@ -1,0 +1,402 @@
+"""Golden haproxy.cfg files: one per case, each also checked by `haproxy -c`.
+
+Regenerate with `STATERA_REGEN_GOLDEN=1 pytest tests/unit/rendering`, then read
+the diff. The ids are uuid5 of readable names, so files stay stable.
+"""
+
+import os
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from statera.domain.enums import (
+    Algorithm,
+    HealthMonitorType,
+    ListenerProtocol,
+    PoolProtocol,
+    SessionPersistenceType,
+)
+from statera.domain.specs import (
+    AmphoraRuntime,
+    HaproxyDefaults,
+    HealthMonitorSpec,
+    ListenerSpec,
+    LoadBalancerSpec,
+    MemberSpec,
+    PoolSpec,
+    SessionPersistenceSpec,
+)
+from statera.rendering import render_haproxy
+
+GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "haproxy"
+HAPROXY = "/usr/sbin/haproxy"
+REGENERATE = os.environ.get("STATERA_REGEN_GOLDEN") == "1"
+
+
+def uid(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"statera-golden/{name}"))
+
+
+RUNTIME = AmphoraRuntime(amphora_id=uid("amphora"), base_dir=f"/var/lib/statera/amp-{uid('amp')}")
+DEFAULTS = HaproxyDefaults()
+
+
+def member(name: str, address: str, port: int = 8080, **kw: object) -> MemberSpec:
+    return MemberSpec(id=uid(name), address=address, protocol_port=port, **kw)  # type: ignore[arg-type]
+
+
+def monitor(name: str, kind: HealthMonitorType, **kw: object) -> HealthMonitorSpec:
+    fields: dict[str, object] = {
+        "delay_s": 5,
+        "timeout_s": 3,
+        "max_retries": 2,
+        "max_retries_down": 3,
+    }
+    fields.update(kw)
+    return HealthMonitorSpec(id=uid(name), type=kind, **fields)  # type: ignore[arg-type]
+
+
+def listener(
+    name: str, protocol: ListenerProtocol, port: int, pool: str | None, **kw: object
+) -> ListenerSpec:
+    return ListenerSpec(
+        id=uid(name),
+        protocol=protocol,
+        protocol_port=port,
+        default_pool_id=uid(pool) if pool else None,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def pool(
+    name: str, protocol: PoolProtocol, algorithm: Algorithm, *members: MemberSpec, **kw: object
+) -> PoolSpec:
+    return PoolSpec(id=uid(name), protocol=protocol, lb_algorithm=algorithm, members=members, **kw)  # type: ignore[arg-type]
+
+
+def lb(*, listeners: tuple[ListenerSpec, ...], pools: tuple[PoolSpec, ...]) -> LoadBalancerSpec:
+    return LoadBalancerSpec(
+        id=uid("lb"), vip_address="203.0.113.10", listeners=listeners, pools=pools
+    )
+
+
+def http_simple() -> LoadBalancerSpec:
+    """The everyday case: one HTTP listener, round robin, an HTTP monitor."""
+    web = pool(
+        "web",
+        PoolProtocol.HTTP,
+        Algorithm.ROUND_ROBIN,
+        member("web-1", "10.0.0.11"),
+        member("web-2", "10.0.0.12"),
+        health_monitor=monitor("web-hm", HealthMonitorType.HTTP, url_path="/healthz"),
+    )
+    front = listener(
+        "http", ListenerProtocol.HTTP, 80, "web", insert_headers=(("X-Forwarded-For", "true"),)
+    )
+    return lb(listeners=(front,), pools=(web,))
+
+
+def algorithms() -> LoadBalancerSpec:
+    """Every lb_algorithm, on TCP listeners; hashed ones with consistent hashing."""
+    algos = {
+        "rr": Algorithm.ROUND_ROBIN,
+        "lc": Algorithm.LEAST_CONNECTIONS,
+        "src": Algorithm.SOURCE_IP,
+        "srcport": Algorithm.SOURCE_IP_PORT,
+    }
+    pools = tuple(
+        pool(
+            f"pool-{k}",
+            PoolProtocol.TCP,
+            a,
+            member(f"{k}-1", "10.0.1.1"),
+            member(f"{k}-2", "10.0.1.2"),
+        )
+        for k, a in algos.items()
+    )
+    listeners = tuple(
+        listener(f"tcp-{k}", ListenerProtocol.TCP, 1000 + i, f"pool-{k}")
+        for i, k in enumerate(algos)
+    )
+    http_hash = pool(
+        "pool-http-srcport", PoolProtocol.HTTP, Algorithm.SOURCE_IP_PORT, member("h-1", "10.0.1.3")
+    )
+    return lb(
+        listeners=(
+            *listeners,
+            listener("http-srcport", ListenerProtocol.HTTP, 80, "pool-http-srcport"),
+        ),
+        pools=(*pools, http_hash),
+    )
+
+
+def monitors() -> LoadBalancerSpec:
+    """Each monitor type, monitor_address/port, and a disabled monitor."""
+    cases = {
+        "http-11": monitor(
+            "hm-http-11",
+            HealthMonitorType.HTTP,
+            http_method="POST",
+            url_path="/status?full=1",
+            expected_codes="200-204",
+            http_version=1.1,
+            domain_name="app.example.com",
+        ),
+        "http-10": monitor(
+            "hm-http-10",
+            HealthMonitorType.HTTP,
+            http_method="HEAD",
+            expected_codes="200,202",
+            http_version=1.0,
+        ),
+        "tcp": monitor("hm-tcp", HealthMonitorType.TCP, delay_s=0, timeout_s=0),
+        "ping": monitor("hm-ping", HealthMonitorType.PING, max_retries=10, max_retries_down=10),
+        "https": monitor("hm-https", HealthMonitorType.HTTPS, url_path="/"),
+        "disabled": monitor("hm-disabled", HealthMonitorType.HTTP, admin_state_up=False),
+    }
+    pools = tuple(
+        pool(
+            f"pool-{k}",
+            PoolProtocol.HTTP,
+            Algorithm.ROUND_ROBIN,
+            member(f"{k}-1", "10.0.2.1"),
+            member(f"{k}-2", "10.0.2.2", monitor_address="10.0.2.102", monitor_port=9000),
+            health_monitor=m,
+        )
+        for k, m in cases.items()
+    )
+    listeners = tuple(
+        listener(f"l-{k}", ListenerProtocol.HTTP, 8000 + i, f"pool-{k}")
+        for i, k in enumerate(cases)
+    )
+    tls = pool(
+        "pool-tls-hello",
+        PoolProtocol.HTTPS,
+        Algorithm.ROUND_ROBIN,
+        member("tls-1", "10.0.2.3", 443),
+        health_monitor=monitor("hm-tls-hello", HealthMonitorType.TLS_HELLO),
+    )
+    return lb(
+        listeners=(
+            *listeners,
+            listener("l-tls-hello", ListenerProtocol.HTTPS, 443, "pool-tls-hello"),
+        ),
+        pools=(*pools, tls),
+    )
+
+
+def persistence() -> LoadBalancerSpec:
+    """Each persistence type; cookie persistence is left out of a TCP-mode backend."""
+    kinds = {
+        "source-ip": SessionPersistenceSpec(SessionPersistenceType.SOURCE_IP),
+        "http-cookie": SessionPersistenceSpec(SessionPersistenceType.HTTP_COOKIE),
+        "app-cookie": SessionPersistenceSpec(
+            SessionPersistenceType.APP_COOKIE, cookie_name="JSESSIONID"
+        ),
+    }
+    pools = tuple(
+        pool(
+            f"pool-{k}",
+            PoolProtocol.HTTP,
+            Algorithm.ROUND_ROBIN,
+            member(f"{k}-1", "10.0.3.1"),
+            member(f"{k}-2", "10.0.3.2"),
+            session_persistence=sp,
+        )
+        for k, sp in kinds.items()
+    )
+    listeners = tuple(
+        listener(f"l-{k}", ListenerProtocol.HTTP, 80 + i, f"pool-{k}") for i, k in enumerate(kinds)
+    )
+    tcp_cookie = pool(
+        "pool-tcp-cookie",
+        PoolProtocol.TCP,
+        Algorithm.ROUND_ROBIN,
+        member("tcp-cookie-1", "10.0.3.3"),
+        session_persistence=SessionPersistenceSpec(SessionPersistenceType.HTTP_COOKIE),
+    )
+    return lb(
+        listeners=(
+            *listeners,
+            listener("l-tcp-cookie", ListenerProtocol.TCP, 9000, "pool-tcp-cookie"),
+        ),
+        pools=(*pools, tcp_cookie),
+    )
+
+
+def headers_and_cidrs() -> LoadBalancerSpec:
+    """All insert headers, allowed_cidrs (split over lines), limits and timeouts."""
+    web = pool("web", PoolProtocol.HTTP, Algorithm.ROUND_ROBIN, member("web-1", "10.0.4.1"))
+    raw = pool("raw", PoolProtocol.TCP, Algorithm.ROUND_ROBIN, member("raw-1", "10.0.4.2"))
+    cidrs = (*(f"192.0.{i}.0/24" for i in range(18)), "2001:db8::/32", "198.51.100.7/24")
+    every_header = (
+        ("X-Forwarded-For", "true"),
+        ("x-forwarded-port", "TRUE"),
+        ("X-Forwarded-Proto", "true"),
+        ("X-Real-IP", "true"),
+        ("X-Client-IP", "true"),
+        ("X-Forwarded-IP", "true"),
+        ("X-SSL-Client-CN", "true"),  # TLS-only: ignored on HTTP
+    )
+    http = listener(
+        "http",
+        ListenerProtocol.HTTP,
+        80,
+        "web",
+        insert_headers=every_header,
+        allowed_cidrs=cidrs,
+        connection_limit=3000,
+        timeout_client_data_ms=20000,
+        timeout_member_connect_ms=2000,
+        timeout_member_data_ms=40000,
+        timeout_tcp_inspect_ms=500,
+    )
+    http_off = listener(
+        "http-off", ListenerProtocol.HTTP, 81, "web", insert_headers=(("X-Forwarded-For", "false"),)
+    )
+    tcp = listener(
+        "tcp", ListenerProtocol.TCP, 9000, "raw", insert_headers=(("X-Forwarded-For", "true"),)
+    )
+    return lb(listeners=(http, http_off, tcp), pools=(web, raw))
+
+
+def disabled_objects() -> LoadBalancerSpec:
+    """A disabled listener is absent; a disabled pool leaves no default_backend."""
+    web = pool(
+        "web",
+        PoolProtocol.HTTP,
+        Algorithm.ROUND_ROBIN,
+        member("up", "10.0.5.1"),
+        member("down", "10.0.5.2", admin_state_up=False),
+        member("spare", "10.0.5.3", backup=True),
+        member("spare-down", "10.0.5.4", backup=True, admin_state_up=False, weight=0),
+        health_monitor=monitor("web-hm", HealthMonitorType.TCP),
+    )
+    off = pool(
+        "off",
+        PoolProtocol.HTTP,
+        Algorithm.ROUND_ROBIN,
+        member("off-1", "10.0.5.9"),
+        admin_state_up=False,
+    )
+    return lb(
+        listeners=(
+            listener("live", ListenerProtocol.HTTP, 80, "web"),
+            listener("disabled", ListenerProtocol.HTTP, 81, "web", admin_state_up=False),
+            listener("pool-off", ListenerProtocol.HTTP, 82, "off"),
+            listener("no-pool", ListenerProtocol.TCP, 83, None),
+            listener("udp", ListenerProtocol.UDP, 53, None),
+        ),
+        pools=(web, off),
+    )
+
+
+def lb_disabled() -> LoadBalancerSpec:
+    """An admin-down load balancer serves nothing, but the process and socket stay."""
+    spec = http_simple()
+    return LoadBalancerSpec(
+        id=spec.id,
+        vip_address=spec.vip_address,
+        admin_state_up=False,
+        listeners=spec.listeners,
+        pools=spec.pools,
+    )
+
+
+def ipv6_proxy() -> LoadBalancerSpec:
+    """IPv6 VIP and members, PROXY/PROXYV2 pools, a shared pool, backup members."""
+    proxy = pool(
+        "proxy",
+        PoolProtocol.PROXY,
+        Algorithm.LEAST_CONNECTIONS,
+        member("p-1", "2001:db8:1::1", 80),
+        member(
+            "p-2",
+            "2001:db8:1::2",
+            80,
+            backup=True,
+            monitor_address="2001:db8:1::99",
+            monitor_port=81,
+        ),
+        health_monitor=monitor("proxy-hm", HealthMonitorType.HTTP, url_path="/ping"),
+    )
+    proxy2 = pool(
+        "proxy2", PoolProtocol.PROXYV2, Algorithm.SOURCE_IP, member("p2-1", "::ffff:10.0.6.1", 80)
+    )
+    shared = pool(
+        "shared", PoolProtocol.HTTP, Algorithm.ROUND_ROBIN, member("s-1", "2001:DB8:1::0:5", 8080)
+    )
+    return LoadBalancerSpec(
+        id=uid("lb-v6"),
+        vip_address="2001:db8::10",
+        listeners=(
+            listener("v6-http", ListenerProtocol.HTTP, 80, "proxy"),
+            listener("v6-tcp", ListenerProtocol.TCP, 8443, "proxy2"),
+            listener("v6-shared-a", ListenerProtocol.HTTP, 8080, "shared"),
+            listener("v6-shared-b", ListenerProtocol.TCP, 8081, "shared"),
+        ),
+        pools=(proxy, proxy2, shared),
+    )
+
+
+CASES: dict[str, Callable[[], LoadBalancerSpec]] = {
+    "http_simple": http_simple,
+    "algorithms": algorithms,
+    "monitors": monitors,
+    "persistence": persistence,
+    "headers_and_cidrs": headers_and_cidrs,
+    "disabled_objects": disabled_objects,
+    "lb_disabled": lb_disabled,
+    "ipv6_proxy": ipv6_proxy,
+}
+
+
+def haproxy_check(text: str, tmp_path: Path) -> tuple[int, list[str]]:
+    """(exit code, warning/alert lines other than the absent state file) of `haproxy -c`."""
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text)
+    done = subprocess.run(
+        [HAPROXY, "-c", "-f", str(path)], capture_output=True, text=True, timeout=30, check=False
+    )
+    lines = (done.stdout + done.stderr).splitlines()
+    problems = [
+        line
+        for line in lines
+        if ("[WARNING]" in line or "[ALERT]" in line) and "server state file" not in line
+    ]
+    return done.returncode, problems
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name: str, tmp_path: Path) -> None:
+    text = render_haproxy(CASES[name](), runtime=RUNTIME, defaults=DEFAULTS)
+    golden = GOLDEN_DIR / f"{name}.cfg"
+    if REGENERATE:
+        GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert golden.exists(), f"{golden} missing: run with STATERA_REGEN_GOLDEN=1"
+    assert text == golden.read_text()
+
+
+@pytest.mark.skipif(not Path(HAPROXY).exists(), reason="no haproxy")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_is_valid_haproxy(name: str, tmp_path: Path) -> None:
+    code, problems = haproxy_check((GOLDEN_DIR / f"{name}.cfg").read_text(), tmp_path)
+    assert code == 0, problems
+    assert problems == []
+
+
+@pytest.mark.skipif(not Path(HAPROXY).exists(), reason="no haproxy")
+def test_haproxy_check_catches_a_broken_config(tmp_path: Path) -> None:
+    """The validity test above can fail: a broken line is reported."""
+    text = (
+        (GOLDEN_DIR / "http_simple.cfg")
+        .read_text()
+        .replace("balance roundrobin", "balance nonsense")
+    )
+    code, problems = haproxy_check(text, tmp_path)
+    assert code != 0
+    assert problems
