@@ -14,8 +14,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from statera.agent_client.client import AgentAddress
+from statera.agent_client.errors import AgentError, AgentRejected, AgentUnreachable
+from statera.agent_client.retry import Backoff, wait_until_reachable
 from statera.compute.base import ComputeDriver
 from statera.domain.errors import PermanentError, TemporaryError
 from statera.network.base import NetworkDriver
@@ -71,86 +74,69 @@ class RestAmphora:
         from statera.agent_client.client import AgentClient
         from statera.pki.authority import CertificateAuthority, controller_client_cert
 
-        ca = CertificateAuthority.load_or_create(pki_dir)
-        cert = controller_client_cert(pki_dir)
+        CertificateAuthority.load_or_create(pki_dir)
+        paths = controller_client_cert(pki_dir)
         hs = settings.haproxy_amphora
         self._client = AgentClient(
-            ca_cert=ca.ca_cert_path,
-            client_cert=cert.cert_path,
-            client_key=cert.key_path,
+            ca_cert=paths.ca_cert,
+            client_cert=paths.cert,
+            client_key=paths.key,
             timeout=httpx.Timeout(
                 hs.rest_request_read_timeout, connect=hs.rest_request_conn_timeout
             ),
         )
 
-    def _address(self, amp: AmphoraEndpoint) -> Any:
-        from statera.agent_client.client import AgentAddress
-
+    @staticmethod
+    def _address(amp: AmphoraEndpoint) -> AgentAddress:
         return AgentAddress(amphora_id=amp.amphora_id, host=amp.host, port=amp.port)
 
     def wait_ready(self, amp: AmphoraEndpoint, *, deadline_s: float) -> None:
-        from statera.agent_client.errors import AgentUnreachable
-        from statera.agent_client.retry import Backoff, wait_until_reachable
-
+        backoff = Backoff(delays_s=(0.02, 0.05, 0.1, 0.2, 0.5), deadline_s=deadline_s)
         try:
-            wait_until_reachable(
-                self._client,
-                self._address(amp),
-                backoff=Backoff(delays_s=(0.02, 0.05, 0.1, 0.2, 0.5), deadline_s=deadline_s),
-            )
+            wait_until_reachable(self._client, self._address(amp), backoff=backoff)
         except AgentUnreachable as exc:
-            raise TemporaryError(f"amphora {amp.amphora_id} agent unreachable: {exc}") from exc
+            raise TemporaryError(f"amphora {amp.amphora_id}: agent unreachable: {exc}") from exc
 
     def apply_config(
         self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
     ) -> None:
-        from statera.agent_client.errors import AgentRejected, AgentUnreachable
-
         address = self._address(amp)
         try:
-            self._client.upload_config(address, lb_id=lb_id, text=config)
+            self._client.upload_haproxy_config(address, lb_id=lb_id, config=config)
         except AgentRejected as exc:
             raise PermanentError(
-                f"amphora {amp.amphora_id} rejected the configuration: {exc}"
+                f"amphora {amp.amphora_id} rejected the HAProxy configuration: {exc}"
             ) from exc
-        except AgentUnreachable as exc:
-            raise TemporaryError(f"amphora {amp.amphora_id} unreachable: {exc}") from exc
+        except AgentError as exc:
+            raise TemporaryError(f"amphora {amp.amphora_id}: {exc}") from exc
+        if runtime:
+            try:
+                self._client.run_runtime_commands(address, lb_id=lb_id, commands=runtime)
+                return
+            except AgentError as exc:
+                # e.g. `del server` while requests are still attached: a reload is always right.
+                log.info(
+                    "amphora %s: runtime change not applied (%s); reloading", amp.amphora_id, exc
+                )
         try:
-            if runtime:
-                try:
-                    self._client.runtime(address, lb_id=lb_id, commands=runtime)
-                    return
-                except AgentRejected as exc:
-                    log.warning("runtime change on %s refused (%s); reloading", amp.amphora_id, exc)
-            self._client.start_or_reload(address, lb_id=lb_id)
+            self._client.start_haproxy(address, lb_id=lb_id)  # reloads if already running
         except AgentRejected as exc:
-            raise PermanentError(
-                f"amphora {amp.amphora_id} failed to start HAProxy: {exc}"
-            ) from exc
-        except AgentUnreachable as exc:
-            raise TemporaryError(f"amphora {amp.amphora_id} unreachable: {exc}") from exc
+            raise PermanentError(f"amphora {amp.amphora_id}: HAProxy did not start: {exc}") from exc
+        except AgentError as exc:
+            raise TemporaryError(f"amphora {amp.amphora_id}: {exc}") from exc
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
-        from statera.agent_client.errors import AgentRejected, AgentUnreachable
-
         try:
-            self._client.delete_lb(self._address(amp), lb_id=lb_id)
-        except (AgentRejected, AgentUnreachable) as exc:
+            self._client.delete_load_balancer(self._address(amp), lb_id=lb_id)
+        except AgentError as exc:
             # The compute driver kills everything in the amphora's namespaces anyway.
-            log.info(
-                "amphora %s: removing HAProxy failed (%s); deleting the amphora",
-                amp.amphora_id,
-                exc,
-            )
+            log.info("amphora %s: stopping HAProxy failed (%s)", amp.amphora_id, exc)
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None:
-        from statera.agent_client.errors import AgentRejected, AgentUnreachable
-
         try:
-            report: AmphoraStatusReport = self._client.status(self._address(amp))
-            return report
-        except (AgentRejected, AgentUnreachable) as exc:
-            log.debug("status of amphora %s unavailable: %s", amp.amphora_id, exc)
+            return self._client.get_status(self._address(amp))
+        except AgentError as exc:
+            log.debug("amphora %s: status unavailable: %s", amp.amphora_id, exc)
             return None
 
 

@@ -474,21 +474,18 @@ def _delete_children(s: Session, lb_id: str, *, only_gone: bool) -> None:
             .values(default_pool_id=None)
             .execution_options(synchronize_session=False)
         )
-    for table, ids in (
-        (models.Member, gone_members),
-        (models.HealthMonitor, gone_monitors),
-        (models.Pool, gone_pools),
-        (models.Listener, gone_listeners),
-        (models.ListenerStatistics, None),
-        (models.Tag, None),
-    ):
-        if table is models.ListenerStatistics:
-            stmt = delete(table).where(table.listener_id.in_(gone_listeners))
-        elif table is models.Tag:
-            everything = gone_members + gone_monitors + gone_pools + gone_listeners
-            stmt = delete(table).where(table.resource_id.in_(everything))
-        else:
-            stmt = delete(table).where(table.id.in_(ids))
+    everything = gone_members + gone_monitors + gone_pools + gone_listeners
+    statements: list[Any] = [
+        delete(models.Member).where(models.Member.id.in_(gone_members)),
+        delete(models.HealthMonitor).where(models.HealthMonitor.id.in_(gone_monitors)),
+        delete(models.Pool).where(models.Pool.id.in_(gone_pools)),
+        delete(models.ListenerStatistics).where(
+            models.ListenerStatistics.listener_id.in_(gone_listeners)
+        ),
+        delete(models.Listener).where(models.Listener.id.in_(gone_listeners)),
+        delete(models.Tag).where(models.Tag.resource_id.in_(everything)),
+    ]
+    for stmt in statements:
         s.execute(stmt.execution_options(synchronize_session=False))
 
 

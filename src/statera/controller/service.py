@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
@@ -199,7 +200,8 @@ class Controller:
             # Take it only from the owner we saw (expired, dead, or ourselves).
             stmt = stmt.where(lb.lease_owner == previous_owner)
         with self._db.write() as s:
-            claimed = s.execute(stmt.execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+            result: Any = s.execute(stmt.execution_options(synchronize_session=False))
+            claimed = bool(result.rowcount == 1)
         if claimed:
             log.debug("claimed load balancer %s", lb_id)
         return claimed

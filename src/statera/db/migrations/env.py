@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from statera.db.models import Base
+from statera.db import models  # noqa: F401  (registers the tables)
+from statera.db.base import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,119 @@
+"""The on-disk layout of one amphora's HAProxy and the atomic write every file goes through.
+
+All of an amphora's files live flat in its `base_dir` (one load balancer per
+amphora): the rendered haproxy.cfg names the same sockets and state file, so
+the controller's renderer and `LbPaths` must agree. Writers never leave a half
+file behind: `atomic_write` writes a temporary sibling, fsyncs and renames.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+PING_WRAPPER = """#!/bin/sh
+# External check for PING health monitors, written by the Statera agent.
+# HAProxy runs it as: ping-wrapper.sh <proxy_addr> <proxy_port> <server_addr> <server_port>
+case "$3" in
+  *:*) exec {ping} -6 -q -n -w 1 -c 1 "$3" >/dev/null 2>&1 ;;
+  *) exec {ping} -4 -q -n -w 1 -c 1 "$3" >/dev/null 2>&1 ;;
+esac
+"""
+
+
+class LbPaths(NamedTuple):
+    """Where the files of the amphora's HAProxy live; all under `base`."""
+
+    base: Path
+
+    @property
+    def config(self) -> Path:
+        """The active configuration: validated, what HAProxy loads on start and reload."""
+        return self.base / "haproxy.cfg"
+
+    @property
+    def candidate(self) -> Path:
+        return self.base / "haproxy.cfg.new"
+
+    @property
+    def last_known_good(self) -> Path:
+        """The configuration HAProxy last started or reloaded with successfully."""
+        return self.base / "haproxy.cfg.lkg"
+
+    @property
+    def rejected(self) -> Path:
+        """The last configuration `haproxy -c` or a reload refused, kept for diagnosis."""
+        return self.base / "haproxy.cfg.rejected"
+
+    @property
+    def master_socket(self) -> Path:
+        return self.base / "master.sock"
+
+    @property
+    def stats_socket(self) -> Path:
+        """`stats socket <this> mode 600 level admin` in the rendered config."""
+        return self.base / "haproxy.sock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.base / "haproxy.pid"
+
+    @property
+    def server_state(self) -> Path:
+        """`server-state-file <this>` in the rendered config; dumped before each reload."""
+        return self.base / "haproxy.state"
+
+    @property
+    def lb_marker(self) -> Path:
+        """Holds the id of the load balancer this amphora serves."""
+        return self.base / "lb_id"
+
+    @property
+    def ping_wrapper(self) -> Path:
+        """`external-check command <this>` for PING monitors."""
+        return self.base / "ping-wrapper.sh"
+
+    def lb_files(self) -> tuple[Path, ...]:
+        """Everything a DELETE of the load balancer removes (not the agent's own files)."""
+        return (
+            self.config,
+            self.candidate,
+            self.last_known_good,
+            self.rejected,
+            self.master_socket,
+            self.stats_socket,
+            self.pid_file,
+            self.server_state,
+            self.lb_marker,
+        )
+
+
+def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    raw = data.encode() if isinstance(data, str) else data
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, mode)  # the umask may have narrowed the mode given to open
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, or None if it does not exist."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def write_ping_wrapper(paths: LbPaths, *, ping: str) -> None:
+    atomic_write(paths.ping_wrapper, PING_WRAPPER.format(ping=ping), mode=0o755)

@@ -1,0 +1,202 @@
+"""Thin handlers of the agent's endpoints: parse the request, call haproxy/stats, shape the reply.
+
+`server.py` owns the route table and the error-to-status table; each handler
+here takes the `Agent` (this amphora's state) and a parsed `Request` and returns
+a `Response` or raises an `AgentError`. Handlers that change HAProxy or its
+files hold `Agent.lock`, so two controller requests never interleave a
+validate, swap and reload.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+from statera.agent import runtime_commands, sockets
+from statera.agent.errors import BadRequest, Conflict, HaproxyFailed, NotFound
+from statera.agent.files import LbPaths, atomic_write, read_text, write_ping_wrapper
+from statera.agent.haproxy import Haproxy, config_etag
+from statera.agent.logs import log
+from statera.agent.stats import StatusReporter
+from statera.protocol.agent_api import (
+    API_VERSION,
+    AgentConfig,
+    AgentInfo,
+    AmphoraStatusReport,
+    RuntimeResult,
+)
+
+
+class Request(NamedTuple):
+    method: str
+    path: str
+    params: dict[str, str]
+    """Named segments of the route's path (`lb_id`, `amphora_id`, `action`)."""
+    body: bytes = b""
+
+
+class Response(NamedTuple):
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def json_response(
+    status: int, payload: object, *, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
+    return Response(status, json.dumps(payload).encode(), headers=headers)
+
+
+class Agent:
+    """Everything one amphora's agent knows: its config, HAProxy, file layout and report counter."""
+
+    def __init__(self, config: AgentConfig, *, haproxy: Haproxy | None = None) -> None:
+        self.config = config
+        self.amphora_id = config["amphora_id"]
+        self.paths = LbPaths(Path(config["base_dir"]))
+        self.haproxy = haproxy or Haproxy(
+            self.paths, haproxy_cmd=config["haproxy_cmd"], namespace=config["haproxy_namespace"]
+        )
+        self.status = StatusReporter(self.amphora_id)
+        self.lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Create the base directory and the ping wrapper; note a HAProxy left running.
+
+        The directory is 0711: HAProxy workers that drop privileges (`user nobody`)
+        must still reach ping-wrapper.sh; every other file in it is 0600.
+        """
+        self.paths.base.mkdir(parents=True, exist_ok=True)
+        self.paths.base.chmod(0o711)
+        write_ping_wrapper(self.paths, ping=shutil.which("ping") or "/usr/bin/ping")
+        pid = self.haproxy.master_pid()
+        if pid is not None:
+            log(f"adopted running haproxy master {pid} for load balancer {self.current_lb()}")
+
+    def current_lb(self) -> str | None:
+        text = read_text(self.paths.lb_marker)
+        if text is None or not text.strip():
+            return None
+        return text.strip()
+
+    def require_lb(self, lb_id: str) -> None:
+        if self.current_lb() != lb_id:
+            raise NotFound(
+                "Load balancer not found",
+                f"No load balancer {lb_id} on amphora {self.amphora_id}",
+            )
+
+
+def get_root(agent: Agent, request: Request) -> Response:
+    return json_response(200, {"api_version": API_VERSION})
+
+
+def get_info(agent: Agent, request: Request) -> Response:
+    info: AgentInfo = {
+        "hostname": socket.gethostname(),
+        "haproxy_version": agent.haproxy.version(),
+        "api_version": API_VERSION,
+        "amphora_id": agent.amphora_id,
+    }
+    return json_response(200, info)
+
+
+def put_haproxy_config(agent: Agent, request: Request) -> Response:
+    amphora_id, lb_id = request.params["amphora_id"], request.params["lb_id"]
+    if amphora_id != agent.amphora_id:
+        raise BadRequest(
+            "Wrong amphora", f"this agent is amphora {agent.amphora_id}, not {amphora_id}"
+        )
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Invalid request", f"the configuration is not UTF-8: {exc}") from exc
+    with agent.lock:
+        current = agent.current_lb()
+        if current is not None and current != lb_id:
+            raise Conflict(
+                "Amphora in use",
+                f"amphora {agent.amphora_id} serves load balancer {current}; "
+                f"DELETE /{API_VERSION}/listeners/{current} first",
+            )
+        etag = agent.haproxy.apply_config(text)
+        if current is None:
+            atomic_write(agent.paths.lb_marker, lb_id)
+    return json_response(
+        202,
+        {"message": "OK", "details": "Configuration file is valid"},
+        headers=(("ETag", etag),),
+    )
+
+
+def get_haproxy_config(agent: Agent, request: Request) -> Response:
+    agent.require_lb(request.params["lb_id"])
+    try:
+        data = agent.paths.config.read_bytes()
+    except FileNotFoundError:
+        raise NotFound("Configuration not found", str(agent.paths.config)) from None
+    return Response(
+        200, data, content_type="text/plain; charset=utf-8", headers=(("ETag", config_etag(data)),)
+    )
+
+
+def put_action(agent: Agent, request: Request) -> Response:
+    agent.require_lb(request.params["lb_id"])
+    action = request.params["action"]
+    with agent.lock:
+        if action == "start":
+            details = agent.haproxy.start()
+        elif action == "reload":
+            details = agent.haproxy.reload()
+        else:
+            details = agent.haproxy.stop()
+    return json_response(202, {"message": "OK", "details": details})
+
+
+def delete_listeners(agent: Agent, request: Request) -> Response:
+    """Stop HAProxy and remove the load balancer's files; deleting twice answers 200 again."""
+    lb_id = request.params["lb_id"]
+    with agent.lock:
+        current = agent.current_lb()
+        if current is not None and current != lb_id:
+            agent.require_lb(lb_id)
+        details = agent.haproxy.stop()
+        for path in agent.paths.lb_files():
+            path.unlink(missing_ok=True)
+    return json_response(200, {"message": "OK", "details": details})
+
+
+def get_status(agent: Agent, request: Request) -> Response:
+    show_stat: str | None = None
+    if agent.haproxy.master_pid() is not None:
+        try:
+            show_stat = sockets.query(agent.paths.stats_socket, "show stat")
+        except OSError as exc:
+            raise HaproxyFailed("HAProxy's stats socket does not answer", str(exc)) from exc
+    report: AmphoraStatusReport = agent.status.report(show_stat)
+    return json_response(200, report)
+
+
+def put_runtime(agent: Agent, request: Request) -> Response:
+    agent.require_lb(request.params["lb_id"])
+    try:
+        payload = json.loads(request.body)
+    except ValueError as exc:
+        raise BadRequest("Invalid request", f"the body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("Invalid request", 'expected {"commands": [...]}')
+    commands = runtime_commands.check_commands(payload.get("commands"))
+    with agent.lock:
+        if agent.haproxy.master_pid() is None:
+            raise Conflict("HAProxy is not running", "start it before sending runtime commands")
+        try:
+            outputs = runtime_commands.run_commands(agent.paths.stats_socket, commands)
+        except sockets.SocketUnavailable as exc:
+            raise HaproxyFailed("HAProxy's stats socket does not answer", str(exc)) from exc
+    result: RuntimeResult = {"outputs": outputs}
+    return json_response(200, result)

@@ -1,0 +1,313 @@
+"""The controller's client of the amphora agent: one typed method per endpoint, over mutual TLS.
+
+Each method takes the `AgentAddress` first: the agent's IP and port, and the
+amphora id its certificate must name (octavia-spec §4.3). One httpx.Client per
+AgentClient keeps connections alive between calls.
+
+Invariant: a request never travels on a connection whose certificate was
+checked for another amphora. httpx pools connections by IP and port only, so
+when an address's amphora id changes (an IP reused after a failover) the pool
+is replaced before sending, and every response's peer certificate is checked
+against the id again. httpx stays inside: every failure leaves as one of
+`errors.py`'s exceptions, chained to the httpx one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import httpx
+
+from statera.agent_client.errors import (
+    AgentCertificateRejected,
+    AgentRejected,
+    AgentResponseInvalid,
+    AgentUnreachable,
+    truncate,
+)
+from statera.agent_client.tls import client_ssl_context
+from statera.protocol.agent_api import (
+    API_VERSION,
+    DEFAULT_PORT,
+    AgentInfo,
+    AmphoraStatusReport,
+)
+
+_PREFIX = f"/{API_VERSION}"
+_T = TypeVar("_T")
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class AgentAddress:
+    """Where an amphora's agent listens and which amphora id its certificate names."""
+
+    amphora_id: str
+    host: str
+    port: int = DEFAULT_PORT
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HaproxyConfig:
+    text: str
+    etag: str
+
+
+class AgentClient:
+    """Calls amphora agents; thread-safe; close it (or use `with`) to drop its connections."""
+
+    def __init__(
+        self,
+        *,
+        ca_cert: Path,
+        client_cert: Path,
+        client_key: Path,
+        timeout: httpx.Timeout,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`transport` replaces the network (tests pass httpx.MockTransport); TLS then is its job."""
+        self._timeout = timeout
+        self._transport = transport
+        self._ssl_context: ssl.SSLContext | None = None
+        if transport is None:
+            self._ssl_context = client_ssl_context(
+                ca_cert=ca_cert, client_cert=client_cert, client_key=client_key
+            )
+        self._lock = threading.Lock()
+        self._identities: dict[tuple[str, int], str] = {}
+        self._client = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        transport = self._transport
+        if transport is None:
+            assert self._ssl_context is not None
+            transport = httpx.HTTPTransport(verify=self._ssl_context, retries=0)
+        return httpx.Client(transport=transport, timeout=self._timeout, trust_env=False)
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- endpoints, in the order of protocol/agent_api.py ---
+
+    def get_api_version(self, address: AgentAddress) -> str:
+        """`GET /`: the agent's API version; the reachability probe."""
+        data = _json(address, self._request(address, "GET", "/", expect=200))
+        return _field(data, "api_version", str, address)
+
+    def get_info(self, address: AgentAddress) -> AgentInfo:
+        data = _json(address, self._request(address, "GET", f"{_PREFIX}/info", expect=200))
+        for key in ("hostname", "haproxy_version", "api_version", "amphora_id"):
+            _field(data, key, str, address)
+        return cast(AgentInfo, data)
+
+    def upload_haproxy_config(self, address: AgentAddress, *, lb_id: str, config: str) -> str:
+        """Validate and install `config` (not yet reloaded); return its ETag (MD5).
+
+        A config HAProxy refuses raises AgentRejected(400) with HAProxy's message.
+        """
+        response = self._request(
+            address,
+            "PUT",
+            f"{_PREFIX}/loadbalancer/{_segment(address.amphora_id)}/{_segment(lb_id)}/haproxy",
+            content=config.encode(),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+            expect=202,
+        )
+        return str(response.headers.get("ETag", ""))
+
+    def get_haproxy_config(self, address: AgentAddress, *, lb_id: str) -> HaproxyConfig:
+        response = self._request(
+            address, "GET", f"{_PREFIX}/loadbalancer/{_segment(lb_id)}/haproxy", expect=200
+        )
+        return HaproxyConfig(text=response.text, etag=str(response.headers.get("ETag", "")))
+
+    def start_haproxy(self, address: AgentAddress, *, lb_id: str) -> str:
+        """Start HAProxy (or reload it if it runs); returns once it serves. Returns the details."""
+        return self._action(address, lb_id, "start")
+
+    def reload_haproxy(self, address: AgentAddress, *, lb_id: str) -> str:
+        """Reload with the uploaded config (or start); returns once the new config serves."""
+        return self._action(address, lb_id, "reload")
+
+    def stop_haproxy(self, address: AgentAddress, *, lb_id: str) -> str:
+        return self._action(address, lb_id, "stop")
+
+    def delete_load_balancer(self, address: AgentAddress, *, lb_id: str) -> None:
+        """Stop HAProxy and remove the load balancer's files; repeating it is harmless."""
+        self._request(address, "DELETE", f"{_PREFIX}/listeners/{_segment(lb_id)}", expect=200)
+
+    def get_status(self, address: AgentAddress) -> AmphoraStatusReport:
+        data = _json(address, self._request(address, "GET", f"{_PREFIX}/status", expect=200))
+        _field(data, "seq", int, address)
+        _field(data, "listeners", dict, address)
+        _field(data, "pools", dict, address)
+        return cast(AmphoraStatusReport, data)
+
+    def run_runtime_commands(
+        self, address: AgentAddress, *, lb_id: str, commands: Sequence[str]
+    ) -> list[str]:
+        """Run HAProxy runtime API commands in order; a failing one raises AgentRejected(400)."""
+        response = self._request(
+            address,
+            "PUT",
+            f"{_PREFIX}/runtime/{_segment(lb_id)}",
+            content=json.dumps({"commands": list(commands)}).encode(),
+            headers={"Content-Type": "application/json"},
+            expect=200,
+        )
+        outputs = _field(_json(address, response), "outputs", list, address)
+        if not all(isinstance(o, str) for o in outputs):
+            raise AgentResponseInvalid("outputs must be strings", amphora_id=address.amphora_id)
+        return cast(list[str], outputs)
+
+    # --- plumbing ---
+
+    def _action(self, address: AgentAddress, lb_id: str, action: str) -> str:
+        response = self._request(
+            address, "PUT", f"{_PREFIX}/loadbalancer/{_segment(lb_id)}/{action}", expect=202
+        )
+        details = _json(address, response).get("details", "")
+        return details if isinstance(details, str) else ""
+
+    def _client_for(self, address: AgentAddress) -> httpx.Client:
+        origin = (address.host, address.port)
+        with self._lock:
+            known = self._identities.get(origin)
+            if known is not None and known != address.amphora_id:
+                # Pooled connections to this IP proved another amphora's identity.
+                self._client.close()
+                self._client = self._new_client()
+                self._identities = {}
+            self._identities[origin] = address.amphora_id
+            return self._client
+
+    def _request(
+        self,
+        address: AgentAddress,
+        method: str,
+        path: str,
+        *,
+        expect: int,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        client = self._client_for(address)
+        amphora_id = address.amphora_id
+        try:
+            response = client.request(
+                method,
+                address.base_url + path,
+                content=content,
+                headers=headers,
+                extensions={"sni_hostname": amphora_id},
+            )
+        except httpx.HTTPError as exc:
+            if _certificate_failure(exc):
+                raise AgentCertificateRejected(
+                    f"agent at {address.host}:{address.port} is not amphora {amphora_id}: {exc}",
+                    amphora_id=amphora_id,
+                ) from exc
+            raise AgentUnreachable(
+                f"agent of amphora {amphora_id} at {address.host}:{address.port}: "
+                f"{type(exc).__name__}: {exc}",
+                amphora_id=amphora_id,
+            ) from exc
+        self._check_peer(response, address)
+        if response.status_code != expect:
+            raise AgentRejected(
+                response.status_code, _error_detail(response), amphora_id=amphora_id
+            )
+        return response
+
+    def _check_peer(self, response: httpx.Response, address: AgentAddress) -> None:
+        stream = response.extensions.get("network_stream")
+        if stream is None:  # an injected transport without sockets
+            return
+        ssl_object = stream.get_extra_info("ssl_object")
+        try:
+            cert = ssl_object.getpeercert() if ssl_object is not None else None
+        except (ValueError, OSError):
+            return  # already closed by the server; the handshake checked this connection
+        names = [value for kind, value in (cert or {}).get("subjectAltName", ()) if kind == "DNS"]
+        if address.amphora_id not in names:
+            with self._lock:
+                self._client.close()
+                self._client = self._new_client()
+                self._identities = {}
+            raise AgentCertificateRejected(
+                f"agent at {address.host}:{address.port} presented {names}, "
+                f"not amphora {address.amphora_id}",
+                amphora_id=address.amphora_id,
+            )
+
+
+def _json(address: AgentAddress, response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise AgentResponseInvalid(
+            f"not JSON: {truncate(response.text, 200)!r}", amphora_id=address.amphora_id
+        ) from exc
+    if not isinstance(data, dict):
+        raise AgentResponseInvalid(
+            f"expected an object, got {type(data).__name__}", amphora_id=address.amphora_id
+        )
+    return data
+
+
+def _segment(value: str) -> str:
+    """An id as a path segment; anything that could change the path is a programming error."""
+    if not _SEGMENT.fullmatch(value):
+        raise ValueError(f"not a valid id for an agent URL: {value!r}")
+    return value
+
+
+def _field(data: dict[str, Any], key: str, kind: type[_T], address: AgentAddress) -> _T:
+    value = data.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise AgentResponseInvalid(
+            f"field {key!r} should be {kind.__name__}, got {value!r}", amphora_id=address.amphora_id
+        )
+    return value
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return truncate(response.text)
+    if isinstance(body, dict):
+        message = str(body.get("message", ""))
+        details = str(body.get("details", ""))
+        return truncate(f"{message}: {details}" if details else message)
+    return truncate(response.text)
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # the chain is short; bound it anyway
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
