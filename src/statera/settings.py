@@ -28,6 +28,7 @@ _ID_NAMESPACE = uuid.UUID("5b0f2f8e-6f0c-4b8e-9b0e-7a7e4f6c1d2a")
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,4}$")
 _IFNAME_MAX = 15
+MAX_STATE_DIR_LENGTH = 97 - len("/amphorae/") - 36 - len("/haproxy.sock")
 
 
 class SettingsError(ValueError):
@@ -47,6 +48,20 @@ class DefaultSettings(_Group):
     """Name of this process in leases; default: hostname and pid."""
     debug: bool = False
     """Log at DEBUG level."""
+
+    @field_validator("state_dir")
+    @classmethod
+    def _state_dir(cls, value: Path) -> Path:
+        if not value.is_absolute():
+            raise ValueError("must be an absolute path")
+        # HAProxy's unix sockets live at <state_dir>/amphorae/<uuid>/haproxy.sock and
+        # HAProxy refuses socket paths longer than 97 bytes.
+        if len(str(value)) > MAX_STATE_DIR_LENGTH:
+            raise ValueError(
+                f"must be at most {MAX_STATE_DIR_LENGTH} characters long (HAProxy limits the "
+                "length of the socket paths that live under it)"
+            )
+        return value
 
     @field_validator("name_prefix")
     @classmethod

@@ -9,12 +9,13 @@ veth and bridge with the run's prefix, whatever state the test left.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +66,8 @@ class Stack:
         self.prefix = "e" + "".join(random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=3))
         octet = random.randint(16, 250)
         self.root = root
-        self.state_dir = root / "state"
+        # Short on purpose: HAProxy's socket paths under state_dir have a length limit.
+        self.state_dir = Path(tempfile.mkdtemp(prefix=f"st-{self.prefix}-", dir="/tmp"))
         self.port = free_port()
         self.config = root / "statera.conf"
         self.config.write_text(
@@ -139,6 +141,7 @@ class Stack:
             compute.delete_amphora(amp_id)
         stop_backends(self.settings)
         network.teardown_host_networks()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
     # -- API helpers -----------------------------------------------------------------
 
@@ -173,8 +176,10 @@ class Stack:
 
 
 def pid_alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie waiting to be reaped."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    return True
+    return state != "Z"

@@ -82,16 +82,18 @@ def test_kill_9_during_create_then_restart_finishes_the_job(
     db = Database(stack.settings.database_url)
     try:
         with db.read() as s:
-            amps = s.scalars(
-                select(models.Amphora).where(models.Amphora.load_balancer_id == lb["id"])
+            amps = s.execute(
+                select(models.Amphora.id, models.Amphora.status).where(
+                    models.Amphora.load_balancer_id == lb["id"]
+                )
             ).all()
     finally:
         db.dispose()
-    live = [a for a in amps if a.status != "DELETED"]
-    assert len(live) == 1, [(a.id, a.status) for a in amps]
+    live = [amp_id for amp_id, status in amps if status != "DELETED"]
+    assert len(live) == 1, amps
     amp_ns = sorted(ns for ns in namespaces_with(stack.prefix) if "-amp-" in ns)
     assert amp_ns == sorted(
-        [f"{stack.prefix}-amp-{live[0].id}", f"{stack.prefix}-amp-{live[0].id}-haproxy"]
+        [f"{stack.prefix}-amp-{live[0]}", f"{stack.prefix}-amp-{live[0]}-haproxy"]
     )
     mgmt_ns, tenant_ns = amp_ns
     assert len(_processes_in(mgmt_ns)) == 1  # the agent

@@ -52,6 +52,8 @@ def test_network_ids_are_stable_and_findable_by_any_name(tmp_path: Path) -> None
         ("[api_settings]\nbogus = 1\n", "[api_settings] bogus: unknown option"),
         ("[nonsense]\n", "[nonsense]: unknown section"),
         ("[DEFAULT]\nname_prefix = TooLongPrefix\n", "name_prefix"),
+        ("[DEFAULT]\nstate_dir = relative/dir\n", "state_dir"),
+        ("[DEFAULT]\nstate_dir = /" + "x" * 60 + "\n", "at most 38 characters"),
         ("[network:x]\ncidr = 10.0.0.1/24\n", "[network:x] cidr"),
         ("[network:x]\ncidr = 10.0.0.0/24\ngateway = 10.1.0.1\n", "[network:x] gateway"),
         ("[network:averyveryverylongname]\ncidr = 10.0.0.0/24\n", "bridge"),
