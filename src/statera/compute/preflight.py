@@ -108,6 +108,11 @@ def check_host(settings: Settings, *, probe: HostProbe | None = None) -> list[st
                 f"haproxy not found at {haproxy} ([haproxy_amphora] haproxy_cmd): "
                 "install it (apt-get install haproxy) or point haproxy_cmd at it"
             )
+        if probe.which("keepalived") is None:
+            problems.append(
+                "keepalived not found in PATH: amphorae need it for ACTIVE_STANDBY "
+                "(apt-get install keepalived)"
+            )
     if not problems:
         name = f"{settings.default.name_prefix}-preflight-{os.getpid()}"
         error = probe.try_namespace(name)
@@ -116,21 +121,6 @@ def check_host(settings: Settings, *, probe: HostProbe | None = None) -> list[st
         if bridges:
             problems.extend(_overlaps(settings, probe.host_routes()))
     return problems
-
-
-def host_warnings(settings: Settings, *, probe: HostProbe | None = None) -> list[str]:
-    """What works only in part on this host, one line each."""
-    probe = probe or HostProbe()
-    warnings = []
-    if (
-        settings.controller.compute_driver == "compute_netns_driver"
-        and probe.which("keepalived") is None
-    ):
-        warnings.append(
-            "keepalived not found in PATH: ACTIVE_STANDBY load balancers cannot be built "
-            "(apt-get install keepalived)"
-        )
-    return warnings
 
 
 def _overlaps(settings: Settings, routes: list[tuple[ipaddress.IPv4Network, str]]) -> list[str]:

@@ -32,10 +32,8 @@ class HostNotReady(RuntimeError):
 def preflight(settings: Settings) -> None:
     if settings.controller.compute_driver != "compute_netns_driver":
         return
-    from statera.compute.preflight import check_host, host_warnings
+    from statera.compute.preflight import check_host
 
-    for warning in host_warnings(settings):
-        log.warning("%s", warning)
     problems = check_host(settings)
     if problems:
         raise HostNotReady("\n".join(problems))

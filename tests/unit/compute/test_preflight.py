@@ -1,4 +1,4 @@
-"""check_host / host_warnings with a fake HostProbe: one clear line per problem."""
+"""check_host with a fake HostProbe: one clear line per problem."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from statera.compute.preflight import (
     CAP_SYS_ADMIN,
     HostProbe,
     check_host,
-    host_warnings,
 )
 from statera.settings import Settings, load_settings
 
@@ -41,7 +40,6 @@ def settings() -> Settings:
 
 def test_a_healthy_host_has_no_problems(settings: Settings) -> None:
     assert check_host(settings, probe=healthy()) == []
-    assert host_warnings(settings, probe=healthy()) == []
 
 
 def test_not_root(settings: Settings) -> None:
@@ -59,10 +57,8 @@ def test_missing_tools(settings: Settings) -> None:
         "`sysctl` not found in PATH: install procps",
         "haproxy not found at /usr/sbin/haproxy ([haproxy_amphora] haproxy_cmd): "
         "install it (apt-get install haproxy) or point haproxy_cmd at it",
-    ]
-    assert host_warnings(settings, probe=probe) == [
-        "keepalived not found in PATH: ACTIVE_STANDBY load balancers cannot be built "
-        "(apt-get install keepalived)"
+        "keepalived not found in PATH: amphorae need it for ACTIVE_STANDBY "
+        "(apt-get install keepalived)",
     ]
 
 
@@ -114,4 +110,3 @@ def test_noop_drivers_need_nothing_from_the_host() -> None:
         host_routes=lambda: [],
     )
     assert check_host(settings, probe=broken) == []
-    assert host_warnings(settings, probe=broken) == []

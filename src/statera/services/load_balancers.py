@@ -1,0 +1,255 @@
+"""Create (with Octavia's single-call graph), update and delete load balancers.
+
+Creating a load balancer allocates its VIP synchronously, as Octavia does: a
+`port` row on the declared network, named `octavia-lb-<lb id>`, holding the
+lowest free address of the subnet's allocation range (demo backends take
+theirs from the top). The whole graph — load balancer, VIP, listeners,
+pools, members, monitors — is written in one transaction, every object in
+PENDING_CREATE. Deleting marks the load balancer (and with `cascade`, every
+child) PENDING_DELETE; the controller removes them and marks the load
+balancer DELETED.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from statera.db.base import new_id, utcnow
+from statera.db.models import HealthMonitor, Listener, LoadBalancer, Member, Pool, Port
+from statera.db.queries import load_balancers as lb_queries
+from statera.db.queries import ports as port_queries
+from statera.domain.enums import OperatingStatus, Topology
+from statera.domain.errors import InvalidSpec, NotFound, NotSupported
+from statera.services import listeners, pools
+from statera.services.changes import (
+    PENDING_CREATE,
+    PENDING_DELETE,
+    add_tags,
+    begin_change,
+    begin_delete,
+    mark,
+    set_tags,
+)
+from statera.settings import NetworkSettings, Settings
+
+SUPPORTED_PROVIDERS = ("amphora",)
+VIP_DEVICE_OWNER = "Octavia"
+
+
+def _network(settings: Settings, values: Mapping[str, Any]) -> NetworkSettings:
+    if values.get("vip_port_id"):
+        raise NotSupported(
+            "vip_port_id is not yet supported by this release; give vip_subnet_id or "
+            "vip_network_id."
+        )
+    subnet_ref = values.get("vip_subnet_id")
+    network_ref = values.get("vip_network_id")
+    if subnet_ref is None and network_ref is None:
+        raise InvalidSpec(
+            "Validation failure: VIP must contain one of: vip_port_id, vip_network_id, "
+            "vip_subnet_id."
+        )
+    by_subnet = by_network = None
+    if subnet_ref is not None:
+        by_subnet = settings.network_named(subnet_ref)
+        if by_subnet is None:
+            raise InvalidSpec(f"Subnet {subnet_ref} not found.")
+    if network_ref is not None:
+        by_network = settings.network_named(network_ref)
+        if by_network is None:
+            raise InvalidSpec(f"Network {network_ref} not found.")
+    if by_subnet is not None and by_network is not None and by_subnet.name != by_network.name:
+        raise InvalidSpec(
+            f"Validation failure: Subnet {subnet_ref} is not on network {network_ref}."
+        )
+    net = by_subnet or by_network
+    assert net is not None
+    return net
+
+
+def _pool_range(net: NetworkSettings) -> tuple[int, int]:
+    return (
+        int(ipaddress.ip_address(net.allocation_pool_start)),
+        int(ipaddress.ip_address(net.allocation_pool_end)),
+    )
+
+
+def _bottom_up(net: NetworkSettings) -> Iterator[str]:
+    start, end = _pool_range(net)
+    gateway = int(ipaddress.ip_address(net.gateway))
+    for value in range(start, end + 1):
+        if value != gateway:
+            yield str(ipaddress.ip_address(value))
+
+
+def allocate_vip(
+    session: Session,
+    *,
+    lb: LoadBalancer,
+    net: NetworkSettings,
+    address: str | None,
+) -> Port:
+    """Take the VIP's address on `net`: `address` if given, else the lowest free one."""
+
+    def make_port(ip: str) -> Port:
+        return Port(
+            id=new_id(),
+            network_id=net.id,
+            subnet_id=net.subnet_id,
+            ip_address=ip,
+            name=f"octavia-lb-{lb.id}",
+            device_owner=VIP_DEVICE_OWNER,
+            device_id=lb.id,
+            project_id=lb.project_id,
+        )
+
+    if address is None:
+        return port_queries.claim_first_free(
+            session, make_port, subnet_id=net.subnet_id, candidates=lambda: _bottom_up(net)
+        )
+    ip = ipaddress.ip_address(address)
+    start, end = _pool_range(net)
+    if ip not in net.network or not start <= int(ip) <= end or str(ip) == net.gateway:
+        raise InvalidSpec(
+            f"Validation failure: VIP address {address} is not in the allocation range "
+            f"{net.allocation_pool_start}-{net.allocation_pool_end} of subnet {net.subnet_id}."
+        )
+    return port_queries.claim_address(session, make_port, str(ip))
+
+
+def _check_unsupported(settings: Settings, values: Mapping[str, Any]) -> str:
+    provider = values.get("provider") or settings.api.default_provider_driver
+    if provider not in SUPPORTED_PROVIDERS:
+        raise InvalidSpec(f"Provider '{provider}' is not enabled.")
+    for key in ("flavor_id", "availability_zone"):
+        if values.get(key) is not None:
+            raise NotSupported(f"{key} is not yet supported by this release.")
+    if values.get("vip_qos_policy_id") is not None:
+        raise NotSupported("vip_qos_policy_id is not supported: there is no QoS service.")
+    if values.get("vip_sg_ids"):
+        raise NotSupported("vip_sg_ids is not yet supported by this release.")
+    if values.get("additional_vips"):
+        raise NotSupported("additional_vips is not yet supported by this release.")
+    return provider
+
+
+def _is_reference(pool: Mapping[str, Any]) -> bool:
+    return pool.get("name") is not None and all(v is None for k, v in pool.items() if k != "name")
+
+
+def _graph_pools(values: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
+    """Every full pool definition of the request, and the index of each by name."""
+    full: list[Mapping[str, Any]] = []
+    by_name: dict[str, int] = {}
+    embedded = [
+        p for listener in values.get("listeners") or () if (p := listener.get("default_pool"))
+    ]
+    for pool in [*(values.get("pools") or ()), *embedded]:
+        if _is_reference(pool):
+            continue
+        name = pool.get("name")
+        if name is not None:
+            if name in by_name:
+                raise InvalidSpec(
+                    f"Validation failure: Pool name {name} is defined more than once."
+                )
+            by_name[name] = len(full)
+        full.append(pool)
+    return full, by_name
+
+
+def create(
+    session: Session, *, settings: Settings, values: Mapping[str, Any], project_id: str
+) -> LoadBalancer:
+    provider = _check_unsupported(settings, values)
+    net = _network(settings, values)
+    full_pools, pool_index = _graph_pools(values)
+    now = utcnow()
+    lb = LoadBalancer(
+        id=new_id(),
+        project_id=project_id,
+        name=values.get("name"),
+        description=values.get("description"),
+        enabled=True if values.get("admin_state_up") is None else values["admin_state_up"],
+        provisioning_status=PENDING_CREATE,
+        operating_status=OperatingStatus.OFFLINE.value,
+        topology=settings.controller.loadbalancer_topology or Topology.SINGLE.value,
+        provider=provider,
+        vip_network_id=net.id,
+        vip_subnet_id=net.subnet_id,
+        generation=1,
+        applied_generation=0,
+        pending_since=now,
+        created_at=now,
+    )
+    session.add(lb)
+    session.flush()
+    port = allocate_vip(session, lb=lb, net=net, address=values.get("vip_address"))
+    lb.vip_address = port.ip_address
+    lb.vip_port_id = port.id
+    add_tags(session, lb.id, values.get("tags"))
+    built = [pools.build(session, lb=lb, values=p, settings=settings) for p in full_pools]
+    session.flush()
+    for listener_values in values.get("listeners") or ():
+        listener = listeners.build(session, lb=lb, values=listener_values, settings=settings)
+        default_pool = listener_values.get("default_pool")
+        if default_pool is not None:
+            if _is_reference(default_pool):
+                index = pool_index.get(default_pool["name"])
+                if index is None:
+                    raise InvalidSpec(f"Missing details for Pool object: {default_pool['name']}")
+                target = built[index]
+            else:
+                target = built[next(i for i, p in enumerate(full_pools) if p is default_pool)]
+            listeners.attach_pool(listener, target)
+        elif listener_values.get("default_pool_id"):
+            raise NotFound.of("Pool", listener_values["default_pool_id"])
+    return lb
+
+
+def update(session: Session, *, lb_id: str, values: Mapping[str, Any]) -> LoadBalancer:
+    lb = lb_queries.lock_for_update(session, lb_id)
+    begin_change(lb)
+    if values.get("vip_qos_policy_id") is not None:
+        raise NotSupported("vip_qos_policy_id is not supported: there is no QoS service.")
+    if values.get("vip_sg_ids"):
+        raise NotSupported("vip_sg_ids is not yet supported by this release.")
+    for key in ("name", "description"):
+        if key in values:
+            setattr(lb, key, values[key])
+    if "admin_state_up" in values:
+        lb.enabled = True if values["admin_state_up"] is None else values["admin_state_up"]
+    if "tags" in values:
+        set_tags(session, lb.id, values["tags"])
+    return lb
+
+
+def _children(
+    session: Session, lb_id: str
+) -> tuple[Sequence[Listener], Sequence[Pool], Sequence[Member], Sequence[HealthMonitor]]:
+    pool_ids = select(Pool.id).where(Pool.load_balancer_id == lb_id)
+    return (
+        session.scalars(select(Listener).where(Listener.load_balancer_id == lb_id)).all(),
+        session.scalars(select(Pool).where(Pool.load_balancer_id == lb_id)).all(),
+        session.scalars(select(Member).where(Member.pool_id.in_(pool_ids))).all(),
+        session.scalars(select(HealthMonitor).where(HealthMonitor.pool_id.in_(pool_ids))).all(),
+    )
+
+
+def delete(session: Session, *, lb_id: str, cascade: bool) -> None:
+    lb = lb_queries.lock_for_update(session, lb_id)
+    begin_delete(lb)
+    listener_rows, pool_rows, member_rows, monitor_rows = _children(session, lb.id)
+    if not cascade and (listener_rows or pool_rows):
+        raise InvalidSpec(
+            f"Validation failure: Cannot delete Load Balancer {lb.id} - it has children"
+        )
+    mark(listener_rows, PENDING_DELETE)
+    mark(pool_rows, PENDING_DELETE)
+    mark(member_rows, PENDING_DELETE)
+    mark(monitor_rows, PENDING_DELETE)
