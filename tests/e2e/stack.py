@@ -10,9 +10,9 @@ veth and bridge with the run's prefix, whatever state the test left.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import socket
-import shutil
 import subprocess
 import sys
 import tempfile
