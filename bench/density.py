@@ -65,7 +65,7 @@ def main() -> None:
                 "loadbalancers"
             ]
             states = [lb["provisioning_status"] for lb in lbs if lb["id"] in ids]
-            assert "ERROR" not in states, stack.tail()
+            assert "ERROR" not in states, stack.tail() + "\n" + stack.agent_logs()
             return states.count("ACTIVE") == len(ids)
 
         wait_for(all_active, timeout_s=600, interval_s=0.2, what="all load balancers ACTIVE")

@@ -126,6 +126,14 @@ class Stack:
         except OSError:
             return ""
 
+    def agent_logs(self, lines: int = 15) -> str:
+        """The last lines of every amphora agent's log (for failure messages)."""
+        out = []
+        for log in sorted((self.state_dir / "amphorae").glob("*/agent.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {log.parent.name} ---\n" + "\n".join(text))
+        return "\n".join(out)
+
     def close(self) -> None:
         """Stop Statera, then remove everything with this run's prefix from the host."""
         self.stop()

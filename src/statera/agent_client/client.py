@@ -86,8 +86,10 @@ class AgentClient:
                 ca_cert=ca_cert, client_cert=client_cert, client_key=client_key
             )
         self._lock = threading.Lock()
-        self._identities: dict[tuple[str, int], str] = {}
-        self._client = self._new_client()
+        # One connection pool per amphora: a pooled connection proved one amphora's identity
+        # in its handshake and is never handed to a request for another amphora (an IP can
+        # be reused by a new amphora after a failover).
+        self._clients: dict[str, tuple[tuple[str, int], httpx.Client]] = {}
 
     def _new_client(self) -> httpx.Client:
         transport = self._transport
@@ -98,7 +100,16 @@ class AgentClient:
 
     def close(self) -> None:
         with self._lock:
-            self._client.close()
+            clients, self._clients = self._clients, {}
+        for _, client in clients.values():
+            client.close()
+
+    def forget(self, amphora_id: str) -> None:
+        """Close the connections to an amphora that is gone."""
+        with self._lock:
+            entry = self._clients.pop(amphora_id, None)
+        if entry is not None:
+            entry[1].close()
 
     def __enter__(self) -> AgentClient:
         return self
@@ -190,15 +201,18 @@ class AgentClient:
 
     def _client_for(self, address: AgentAddress) -> httpx.Client:
         origin = (address.host, address.port)
+        stale = None
         with self._lock:
-            known = self._identities.get(origin)
-            if known is not None and known != address.amphora_id:
-                # Pooled connections to this IP proved another amphora's identity.
-                self._client.close()
-                self._client = self._new_client()
-                self._identities = {}
-            self._identities[origin] = address.amphora_id
-            return self._client
+            entry = self._clients.get(address.amphora_id)
+            if entry is not None and entry[0] == origin:
+                return entry[1]
+            if entry is not None:
+                stale = entry[1]
+            client = self._new_client()
+            self._clients[address.amphora_id] = (origin, client)
+        if stale is not None:
+            stale.close()
+        return client
 
     def _request(
         self,
@@ -231,33 +245,11 @@ class AgentClient:
                 f"{type(exc).__name__}: {exc}",
                 amphora_id=amphora_id,
             ) from exc
-        self._check_peer(response, address)
         if response.status_code != expect:
             raise AgentRejected(
                 response.status_code, _error_detail(response), amphora_id=amphora_id
             )
         return response
-
-    def _check_peer(self, response: httpx.Response, address: AgentAddress) -> None:
-        stream = response.extensions.get("network_stream")
-        if stream is None:  # an injected transport without sockets
-            return
-        ssl_object = stream.get_extra_info("ssl_object")
-        try:
-            cert = ssl_object.getpeercert() if ssl_object is not None else None
-        except (ValueError, OSError):
-            return  # already closed by the server; the handshake checked this connection
-        names = [value for kind, value in (cert or {}).get("subjectAltName", ()) if kind == "DNS"]
-        if address.amphora_id not in names:
-            with self._lock:
-                self._client.close()
-                self._client = self._new_client()
-                self._identities = {}
-            raise AgentCertificateRejected(
-                f"agent at {address.host}:{address.port} presented {names}, "
-                f"not amphora {address.amphora_id}",
-                amphora_id=address.amphora_id,
-            )
 
 
 def _json(address: AgentAddress, response: httpx.Response) -> dict[str, Any]:

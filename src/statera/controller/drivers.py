@@ -131,6 +131,8 @@ class RestAmphora:
         except AgentError as exc:
             # The compute driver kills everything in the amphora's namespaces anyway.
             log.info("amphora %s: stopping HAProxy failed (%s)", amp.amphora_id, exc)
+        finally:
+            self._client.forget(amp.amphora_id)
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None:
         try:

@@ -264,12 +264,13 @@ class Reconciler:
         )
         with self._db.write() as s:
             row = s.get(models.Amphora, amp.amphora_id)
-            if row is not None:
-                row.compute_id = compute_id
-                row.status = AmphoraStatus.BOOTING.value
-                row.cert_expiration = expires
-                row.updated_at = self._clock()
-                vrrp_ip = row.vrrp_ip or ""
+            if row is None:
+                raise TemporaryError(f"amphora {amp.amphora_id} row vanished; replanning")
+            row.compute_id = compute_id
+            row.status = AmphoraStatus.BOOTING.value
+            row.cert_expiration = expires
+            row.updated_at = self._clock()
+            vrrp_ip = row.vrrp_ip or ""
         self._drivers.network.plug_vip(
             amphora_id=amp.amphora_id,
             network=plan.network,
