@@ -112,22 +112,40 @@ def _set(row: Any, status: OperatingStatus) -> None:
         row.operating_status = status.value
 
 
+_COUNTERS = (
+    ("bytes_in", "rx"),
+    ("bytes_out", "tx"),
+    ("total_connections", "totconns"),
+    ("request_errors", "ereq"),
+)
+
+
 def _record_stats(s: Session, listener_id: str, amphora_id: str, stats: Any, now: Any) -> None:
-    row = s.get(models.ListenerStatistics, (listener_id, amphora_id))
+    """Add what the amphora counted since its last report; HAProxy's absolute counters
+    restart at every reload, so a value below the last one is counted whole."""
+    row = s.get(models.ListenerStatistics, (listener_id, amphora_id), with_for_update=True)
     if row is None:
-        row = models.ListenerStatistics(listener_id=listener_id, amphora_id=amphora_id)
+        row = models.ListenerStatistics(
+            listener_id=listener_id,
+            amphora_id=amphora_id,
+            bytes_in=0,
+            bytes_out=0,
+            total_connections=0,
+            request_errors=0,
+            active_connections=0,
+            raw={},
+        )
         s.add(row)
-    values = {
-        "bytes_in": int(stats.get("rx", 0)),
-        "bytes_out": int(stats.get("tx", 0)),
-        "active_connections": int(stats.get("conns", 0)),
-        "total_connections": int(stats.get("totconns", 0)),
-        "request_errors": int(stats.get("ereq", 0)),
-    }
-    changed = False
-    for key, value in values.items():
-        if getattr(row, key) != value:
-            setattr(row, key, value)
-            changed = True
-    if changed:
-        row.updated_at = now
+    raw = {column: int(stats.get(key, 0)) for column, key in _COUNTERS}
+    last: dict[str, int] = dict(row.raw or {})
+    active = int(stats.get("conns", 0))
+    if raw == last and row.active_connections == active:
+        return
+    for column, _ in _COUNTERS:
+        new, old = raw[column], last.get(column)
+        delta = new - old if old is not None and new >= old else new
+        if delta:
+            setattr(row, column, getattr(row, column) + delta)
+    row.active_connections = active
+    row.raw = raw
+    row.updated_at = now

@@ -245,7 +245,7 @@ class Port(Base):
 
 
 class ListenerStatistics(Base):
-    """Counters per (listener, amphora), as the amphora last reported them."""
+    """Counters per (listener, amphora), accumulated across HAProxy reloads."""
 
     __tablename__ = "listener_statistics"
 
@@ -256,4 +256,106 @@ class ListenerStatistics(Base):
     active_connections: Mapped[int] = mapped_column(BigInteger, default=0)
     total_connections: Mapped[int] = mapped_column(BigInteger, default=0)
     request_errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The amphora's last absolute counters; a smaller value than this means HAProxy
+    restarted its counters (a reload), so the new value is added whole."""
     updated_at: Mapped[updated_at]
+
+
+class L7Policy(Base):
+    __tablename__ = "l7policy"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    listener_id: Mapped[str] = mapped_column(
+        ForeignKey("listener.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[name_col]
+    description: Mapped[name_col]
+    action: Mapped[str] = mapped_column(String(32))
+    redirect_pool_id: Mapped[str | None] = mapped_column(
+        ForeignKey("pool.id", ondelete="SET NULL"), index=True
+    )
+    redirect_url: Mapped[str | None] = mapped_column(String(2048))
+    redirect_prefix: Mapped[str | None] = mapped_column(String(2048))
+    redirect_http_code: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+
+class L7Rule(Base):
+    __tablename__ = "l7rule"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    l7policy_id: Mapped[str] = mapped_column(
+        ForeignKey("l7policy.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    compare_type: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str | None] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+    invert: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+
+class Quota(Base):
+    """Per-project overrides; NULL in a column means "use the configured default"."""
+
+    __tablename__ = "quota"
+
+    project_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    load_balancer: Mapped[int | None] = mapped_column(Integer)
+    listener: Mapped[int | None] = mapped_column(Integer)
+    pool: Mapped[int | None] = mapped_column(Integer)
+    health_monitor: Mapped[int | None] = mapped_column(Integer)
+    member: Mapped[int | None] = mapped_column(Integer)
+    l7policy: Mapped[int | None] = mapped_column(Integer)
+    l7rule: Mapped[int | None] = mapped_column(Integer)
+
+
+class FlavorProfile(Base):
+    __tablename__ = "flavor_profile"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(255))
+    provider_name: Mapped[str] = mapped_column(String(64))
+    flavor_data: Mapped[str] = mapped_column(String(4096))
+
+
+class Flavor(Base):
+    __tablename__ = "flavor"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[name_col]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    flavor_profile_id: Mapped[str] = mapped_column(ForeignKey("flavor_profile.id"), index=True)
+
+
+class AvailabilityZoneProfile(Base):
+    __tablename__ = "availability_zone_profile"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(255))
+    provider_name: Mapped[str] = mapped_column(String(64))
+    availability_zone_data: Mapped[str] = mapped_column(String(4096))
+
+
+class AvailabilityZone(Base):
+    __tablename__ = "availability_zone"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[name_col]
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    availability_zone_profile_id: Mapped[str] = mapped_column(
+        ForeignKey("availability_zone_profile.id"), index=True
+    )

@@ -244,3 +244,37 @@ def test_a_rejected_configuration_is_an_error_with_the_reason(
         row = s.get(models.LoadBalancer, lb["id"])
         assert row is not None and row.provisioning_status == "ERROR"
         assert row.last_error == "haproxy -c: something is wrong"
+
+
+def test_statistics_accumulate_across_haproxy_counter_resets(
+    client: Any, controller: Controller, database: Database
+) -> None:
+    from statera.controller.status import apply_report
+
+    lb = client.post("/v2/lbaas/loadbalancers", json=graph()).json()["loadbalancer"]
+    run_until_idle(controller)
+    listener_id = client.get("/v2/lbaas/listeners").json()["listeners"][0]["id"]
+
+    def report(rx: int, tx: int, conns: int, totconns: int) -> Any:
+        stats = {"rx": rx, "tx": tx, "conns": conns, "totconns": totconns, "ereq": 0}
+        return {
+            "id": "amp-1",
+            "seq": 1,
+            "ver": 2,
+            "listeners": {listener_id: {"status": "OPEN", "stats": stats}},
+            "pools": {},
+        }
+
+    for rep in (report(100, 1000, 2, 10), report(150, 1500, 1, 15), report(30, 300, 0, 3)):
+        with database.write() as s:
+            row = s.get(models.LoadBalancer, lb["id"])
+            assert row is not None
+            apply_report(s, row, rep)  # the third is after a reload: counters restarted
+    stats = client.get(f"/v2/lbaas/listeners/{listener_id}/stats").json()["stats"]
+    assert stats == {
+        "bytes_in": 180,
+        "bytes_out": 1800,
+        "active_connections": 0,
+        "total_connections": 18,
+        "request_errors": 0,
+    }
