@@ -62,7 +62,7 @@ def links_with(prefix: str) -> list[str]:
 
 
 class Stack:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, noop_drivers: bool = False) -> None:
         self.prefix = "e" + "".join(random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=3))
         octet = random.randint(16, 250)
         self.root = root
@@ -78,6 +78,13 @@ class Stack:
             f"[management]\ncidr = 172.31.{octet}.0/24\ngateway = 172.31.{octet}.1\n"
             f"[network:private]\ncidr = 10.213.{octet}.0/24\n"
         )
+        if noop_drivers:  # API and controller only: nothing on the host
+            text = self.config.read_text().replace(
+                "[controller_worker]\n",
+                "[controller_worker]\namphora_driver = amphora_noop_driver\n"
+                "compute_driver = compute_noop_driver\nnetwork_driver = network_noop_driver\n",
+            )
+            self.config.write_text(text)
         self.settings: Settings = load_settings(self.config)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = root / "statera.log"
