@@ -17,7 +17,7 @@ import configparser
 import ipaddress
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,12 @@ class ApiSettings(_Group):
     bind_port: int = Field(9876, ge=1, le=65535)
     """Port the API listens on (Octavia's)."""
     auth_strategy: str = "noauth"
-    """Only `noauth` in this release: every caller is admin, project from X-Project-Id."""
+    """`noauth` (every caller is admin), `testing` (X-Project-Id/X-Roles, policy enforced),
+    `tokens` (X-Auth-Token looked up in token_file) or `keystone` ([keystone_authtoken])."""
+    default_project_id: str = "admin"
+    """noauth: project of a new load balancer when neither the body nor X-Project-Id names one."""
+    token_file: str = ""
+    """tokens: YAML or JSON file of sha256(token) -> project_id, user_id, roles; re-read when it changes."""
     pagination_max_limit: int = Field(1000, ge=1)
     """Largest page a list call returns, whatever `limit` asks."""
     api_base_uri: str = ""
@@ -92,15 +97,52 @@ class ApiSettings(_Group):
     """Honour `fields=` in GET calls."""
     default_provider_driver: str = "amphora"
     """Provider of a load balancer created without `provider`."""
+    enabled_provider_drivers: str = (
+        "amphora:'The Octavia Amphora driver.',"
+        "octavia:'Deprecated alias of the Octavia Amphora driver.'"
+    )
+    """Providers clients may choose, as Octavia writes them: name:'description',...
+    (`amphora` and its deprecated alias `octavia` are the drivers this release has)."""
     allow_ping_health_monitors: bool = True
     """Accept PING health monitors."""
+
+    @field_validator("enabled_provider_drivers")
+    @classmethod
+    def _providers(cls, value: str) -> str:
+        parse_provider_drivers(value)
+        return value
+
+    @property
+    def providers(self) -> dict[str, str]:
+        """Enabled provider drivers: name → description, in the configured order."""
+        return parse_provider_drivers(self.enabled_provider_drivers)
 
     @field_validator("auth_strategy")
     @classmethod
     def _auth(cls, value: str) -> str:
-        if value != "noauth":
-            raise ValueError("only 'noauth' is available in this release")
-        return value
+        return _one_of(value, {"noauth", "testing", "tokens", "keystone"})
+
+
+class OsloPolicySettings(_Group):
+    policy_file: str = ""
+    """YAML or JSON file of policy rules that override the built-in defaults (Octavia's rule names)."""
+
+
+class QuotaSettings(_Group):
+    default_load_balancer_quota: int = Field(-1, ge=-1, le=2000000000)
+    """Load balancers per project unless the project has an override; -1 is unlimited."""
+    default_listener_quota: int = Field(-1, ge=-1, le=2000000000)
+    """Listeners per project unless the project has an override; -1 is unlimited."""
+    default_member_quota: int = Field(-1, ge=-1, le=2000000000)
+    """Members per project unless the project has an override; -1 is unlimited."""
+    default_pool_quota: int = Field(-1, ge=-1, le=2000000000)
+    """Pools per project unless the project has an override; -1 is unlimited."""
+    default_health_monitor_quota: int = Field(-1, ge=-1, le=2000000000)
+    """Health monitors per project unless the project has an override; -1 is unlimited."""
+    default_l7policy_quota: int = Field(-1, ge=-1, le=2000000000)
+    """L7 policies per project unless the project has an override; -1 is unlimited."""
+    default_l7rule_quota: int = Field(-1, ge=-1, le=2000000000)
+    """L7 rules per project unless the project has an override; -1 is unlimited."""
 
 
 class DatabaseSettings(_Group):
@@ -220,6 +262,10 @@ class Settings:
     management: ManagementSettings
     networks: tuple[NetworkSettings, ...]
     source: str = "<built-in defaults>"
+    oslo_policy: OsloPolicySettings = field(default_factory=OsloPolicySettings)
+    quotas: QuotaSettings = field(default_factory=lambda: QuotaSettings.model_validate({}))
+    keystone_authtoken: tuple[tuple[str, str], ...] = ()
+    """The `[keystone_authtoken]` section as written, handed to keystonemiddleware unchanged."""
 
     @property
     def database_url(self) -> str:
@@ -245,7 +291,38 @@ _GROUPS: dict[str, tuple[str, type[_Group]]] = {
     "haproxy_amphora": ("haproxy_amphora", HaproxyAmphoraSettings),
     "health_manager": ("health_manager", HealthManagerSettings),
     "management": ("management", ManagementSettings),
+    "oslo_policy": ("oslo_policy", OsloPolicySettings),
+    "quotas": ("quotas", QuotaSettings),
 }
+
+PASS_THROUGH_SECTIONS = ("keystone_authtoken",)
+"""Sections read as plain key/value pairs and handed to a library (keystonemiddleware)."""
+
+
+PROVIDER_DRIVERS = frozenset({"amphora", "octavia"})
+"""Provider names this release can drive (`octavia` is Octavia's deprecated alias of `amphora`)."""
+_PROVIDER_ITEM_RE = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^,'\"]*))\s*(?:,|$)")
+
+
+def parse_provider_drivers(value: str) -> dict[str, str]:
+    """`name:'description',...` (Octavia's dict option) → {name: description}."""
+    out: dict[str, str] = {}
+    pos = 0
+    text = value.strip()
+    while pos < len(text):
+        match = _PROVIDER_ITEM_RE.match(text, pos)
+        if match is None or match.end() == pos:
+            raise ValueError("must be a list of name:'description' pairs separated by commas")
+        name = match.group(1)
+        if name not in PROVIDER_DRIVERS:
+            raise ValueError(
+                f"unknown provider driver {name!r} (known: {', '.join(sorted(PROVIDER_DRIVERS))})"
+            )
+        out[name] = next((g for g in match.groups()[1:] if g is not None), "").strip()
+        pos = match.end()
+    if not out:
+        raise ValueError("must enable at least one provider driver")
+    return out
 
 
 def derived_id(kind: str, name: str) -> str:
@@ -357,6 +434,18 @@ def example_config() -> str:
             lines.append(f"; {name} = {shown}".rstrip())
         lines.append("")
     lines += [
+        "; auth_strategy = keystone: keystonemiddleware's auth_token options, passed through",
+        "; unchanged (see its documentation), for example:",
+        "; [keystone_authtoken]",
+        "; www_authenticate_uri = http://127.0.0.1:5000",
+        "; auth_url = http://127.0.0.1:5000",
+        "; auth_type = password",
+        "; username = statera",
+        "; password = secret",
+        "; project_name = service",
+        "; user_domain_name = Default",
+        "; project_domain_name = Default",
+        "",
         "; Tenant networks: one section per network. Without any, this one exists:",
         "; [network:private]",
         "; cidr = 10.0.0.0/24",
@@ -397,7 +486,11 @@ def load_settings(path: str | Path | None = None, *, overrides: str = "") -> Set
 
     known_sections = set(_GROUPS) - {"DEFAULT"}
     for section in parser.sections():
-        if section not in known_sections and not section.startswith("network:"):
+        if (
+            section not in known_sections
+            and section not in PASS_THROUGH_SECTIONS
+            and not section.startswith("network:")
+        ):
             raise SettingsError(f"[{section}]: unknown section")
 
     defaults = dict(parser.defaults())
@@ -422,7 +515,13 @@ def load_settings(path: str | Path | None = None, *, overrides: str = "") -> Set
         _network(name, values, prefix) for name, values in (declared or DEFAULT_NETWORKS).items()
     )
     _check_distinct(networks, groups["management"])
-    return Settings(networks=networks, source=source, **groups)
+    keystone_authtoken: tuple[tuple[str, str], ...] = ()
+    if parser.has_section("keystone_authtoken"):
+        items = parser.items("keystone_authtoken")
+        keystone_authtoken = tuple((k, v) for k, v in items if k not in defaults)
+    return Settings(
+        networks=networks, source=source, keystone_authtoken=keystone_authtoken, **groups
+    )
 
 
 def _check_distinct(networks: tuple[NetworkSettings, ...], mgmt: ManagementSettings) -> None:

@@ -13,9 +13,25 @@ from collections.abc import Callable
 from fastapi import APIRouter, FastAPI
 
 from statera import __version__
-from statera.api import errors
+from statera.api import auth, errors, openapi
 from statera.api.middleware import RequestMiddleware
-from statera.api.routes import health_monitors, listeners, load_balancers, members, pools, versions
+from statera.api.routes import (
+    amphorae,
+    availability_zones,
+    flavors,
+    health_monitors,
+    identity,
+    l7policies,
+    l7rules,
+    listeners,
+    load_balancers,
+    members,
+    neutron,
+    pools,
+    providers,
+    quotas,
+    versions,
+)
 from statera.api.routes.common import ApiContext
 from statera.db.session import Database
 from statera.settings import Settings
@@ -29,7 +45,20 @@ def _nothing() -> None:
 
 def _v2_router() -> APIRouter:
     router = APIRouter()
-    for module in (load_balancers, listeners, pools, members, health_monitors):
+    for module in (
+        load_balancers,
+        listeners,
+        pools,
+        members,
+        health_monitors,
+        l7policies,
+        l7rules,
+        providers,
+        flavors,
+        availability_zones,
+        amphorae,
+        quotas,
+    ):
         router.include_router(module.router)
     for path in ("", "/lbaas"):
         router.add_api_route(path, versions.bare_v2, methods=["GET"])
@@ -48,10 +77,15 @@ def create_app(
         openapi_url=None,
     )
     app.state.statera = ApiContext(settings=settings, database=database, on_change=on_change)
+    app.state.auth = auth.build_auth(settings)
     errors.install(app)
+    app.add_middleware(auth.AuthMiddleware, auth=app.state.auth)
     app.add_middleware(RequestMiddleware)
     app.include_router(versions.router)
     v2 = _v2_router()
     for prefix in PREFIXES:
         app.include_router(v2, prefix=prefix)
+    app.include_router(neutron.router)  # the read-only Network API view (`/v2.0/networks`, ...)
+    app.include_router(identity.router)  # 403 for the CLI's project lookups (no Keystone)
+    openapi.install(app)  # `/v2/openapi.json`
     return app

@@ -18,12 +18,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from statera.domain.errors import (
     Conflict,
+    Forbidden,
     ImmutableResource,
     InvalidSpec,
     NotFound,
     NotSupported,
+    ProviderUnsupported,
     QuotaExceeded,
     StateraError,
+    Unauthenticated,
 )
 
 STATUS_FOR: dict[type[StateraError], int] = {
@@ -33,6 +36,9 @@ STATUS_FOR: dict[type[StateraError], int] = {
     InvalidSpec: 400,
     NotSupported: 400,
     QuotaExceeded: 403,
+    ProviderUnsupported: 501,
+    Forbidden: 403,
+    Unauthenticated: 401,
 }
 """Domain error → HTTP status; a subclass not listed takes its nearest listed base."""
 

@@ -19,7 +19,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from statera.db.models import HealthMonitor, Listener, LoadBalancer, Member, Pool
+from statera.db.models import (
+    HealthMonitor,
+    L7Policy,
+    L7Rule,
+    Listener,
+    LoadBalancer,
+    Member,
+    Pool,
+)
 from statera.db.queries import tags as tag_queries
 from statera.db.queries.relations import ids_by_parent
 
@@ -202,6 +210,7 @@ def listeners(
     session: Session, rows: Sequence[DbRow], *, full: bool = False
 ) -> list[dict[str, Any]]:
     tags = tag_queries.by_resource(session, [r[0] for r in rows])
+    policies = _listener_policies(session, [r[0] for r in rows], full=full)
     out = []
     for (
         id_,
@@ -242,7 +251,7 @@ def listeners(
             "project_id": project_id,
             "tenant_id": project_id,
             "default_pool_id": default_pool_id,
-            "l7policies": [],
+            "l7policies": policies.get(id_, _NO_IDS),
             "insert_headers": insert_headers or {},
             "created_at": timestamp(created_at),
             "updated_at": timestamp(updated_at),
@@ -516,6 +525,164 @@ def health_monitors(
             del doc["pools"]
         out.append(doc)
     return out
+
+
+# -- l7 policies and rules ---------------------------------------------------------------
+
+L7POLICY_COLUMNS: Columns = (
+    L7Policy.id,
+    L7Policy.name,
+    L7Policy.description,
+    L7Policy.provisioning_status,
+    L7Policy.operating_status,
+    L7Policy.enabled,
+    L7Policy.project_id,
+    L7Policy.action,
+    L7Policy.listener_id,
+    L7Policy.redirect_pool_id,
+    L7Policy.redirect_url,
+    L7Policy.redirect_prefix,
+    L7Policy.redirect_http_code,
+    L7Policy.position,
+    L7Policy.created_at,
+    L7Policy.updated_at,
+)
+
+
+def _listener_policies(
+    session: Session, listener_ids: list[str], *, full: bool
+) -> dict[str, list[Any]]:
+    """Each listener's policies in position order: `[{id}]`, or full docs when `full`."""
+    if not listener_ids:
+        return {}
+    rows = (
+        session.connection()
+        .execute(
+            select(*L7POLICY_COLUMNS)
+            .where(L7Policy.listener_id.in_(listener_ids))
+            .order_by(L7Policy.position, L7Policy.created_at, L7Policy.id)
+        )
+        .all()
+    )
+    docs = l7policies(session, rows, full=True) if full else [{"id": r.id} for r in rows]
+    out: dict[str, list[Any]] = {}
+    for doc, row in zip(docs, rows, strict=True):
+        out.setdefault(row.listener_id, []).append(doc)
+    return out
+
+
+def l7policies(
+    session: Session, rows: Sequence[DbRow], *, full: bool = False
+) -> list[dict[str, Any]]:
+    ids = [r[0] for r in rows]
+    tags = tag_queries.by_resource(session, ids)
+    rule_docs: dict[str, list[Any]] = {}
+    if full:
+        rule_rows = fetch_all(session, L7RULE_COLUMNS, L7Rule.l7policy_id.in_(ids))
+        for rule_doc, row in zip(l7rules(session, rule_rows), rule_rows, strict=True):
+            rule_docs.setdefault(row.l7policy_id, []).append(rule_doc)
+    else:
+        rule_docs = _id_dicts(
+            ids_by_parent(
+                session, L7Rule.l7policy_id, L7Rule.id, ids, order_by=(L7Rule.created_at, L7Rule.id)
+            )
+        )
+    out = []
+    for (
+        id_,
+        name,
+        description,
+        provisioning_status,
+        operating_status,
+        enabled,
+        project_id,
+        action,
+        listener_id,
+        redirect_pool_id,
+        redirect_url,
+        redirect_prefix,
+        redirect_http_code,
+        position,
+        created_at,
+        updated_at,
+    ) in rows:
+        doc: dict[str, Any] = {
+            "id": id_,
+            "name": name or "",
+            "description": description or "",
+            "provisioning_status": provisioning_status,
+            "operating_status": operating_status,
+            "admin_state_up": enabled,
+            "project_id": project_id,
+            "tenant_id": project_id,
+            "action": action,
+            "listener_id": listener_id,
+            "redirect_pool_id": redirect_pool_id,
+            "redirect_url": redirect_url,
+            "redirect_prefix": redirect_prefix,
+            "redirect_http_code": redirect_http_code,
+            "position": position,
+            "rules": rule_docs.get(id_, _NO_IDS),
+            "created_at": timestamp(created_at),
+            "updated_at": timestamp(updated_at),
+            "tags": tags.get(id_, _NO_TAGS),
+        }
+        out.append(doc)
+    return out
+
+
+L7RULE_COLUMNS: Columns = (
+    L7Rule.id,
+    L7Rule.type,
+    L7Rule.compare_type,
+    L7Rule.key,
+    L7Rule.value,
+    L7Rule.invert,
+    L7Rule.provisioning_status,
+    L7Rule.operating_status,
+    L7Rule.enabled,
+    L7Rule.project_id,
+    L7Rule.created_at,
+    L7Rule.updated_at,
+    L7Rule.l7policy_id,
+)
+
+
+def l7rules(session: Session, rows: Sequence[DbRow]) -> list[dict[str, Any]]:
+    tags = tag_queries.by_resource(session, [r[0] for r in rows])
+    return [
+        {
+            "id": id_,
+            "type": kind,
+            "compare_type": compare_type,
+            "key": key,
+            "value": value,
+            "invert": invert,
+            "provisioning_status": provisioning_status,
+            "operating_status": operating_status,
+            "admin_state_up": enabled,
+            "project_id": project_id,
+            "tenant_id": project_id,
+            "created_at": timestamp(created_at),
+            "updated_at": timestamp(updated_at),
+            "tags": tags.get(id_, _NO_TAGS),
+        }
+        for (
+            id_,
+            kind,
+            compare_type,
+            key,
+            value,
+            invert,
+            provisioning_status,
+            operating_status,
+            enabled,
+            project_id,
+            created_at,
+            updated_at,
+            _policy_id,
+        ) in rows
+    ]
 
 
 # -- status tree --------------------------------------------------------------------------

@@ -48,6 +48,9 @@ class AmphoraDriver(Protocol):
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None: ...
 
+    def forget(self, amp: AmphoraEndpoint) -> None:
+        """Drop what is kept for an amphora that is gone (pooled connections)."""
+
 
 class NoopAmphora:
     def wait_ready(self, amp: AmphoraEndpoint, *, deadline_s: float) -> None:
@@ -62,6 +65,9 @@ class NoopAmphora:
         return None
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None:
+        return None
+
+    def forget(self, amp: AmphoraEndpoint) -> None:
         return None
 
 
@@ -140,6 +146,9 @@ class RestAmphora:
         except AgentError as exc:
             log.debug("amphora %s: status unavailable: %s", amp.amphora_id, exc)
             return None
+
+    def forget(self, amp: AmphoraEndpoint) -> None:
+        self._client.forget(amp.amphora_id)
 
 
 @dataclass(frozen=True)

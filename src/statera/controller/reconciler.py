@@ -8,6 +8,11 @@ namespaces exist, creating namespaces that exist is a no-op, uploading the
 same config twice is harmless). It never raises: it returns an `Outcome` and
 has written the result (ACTIVE, a retry time, or ERROR with the reason).
 
+Failover (Octavia §4.6, SINGLE): amphorae the API marked PENDING_DELETE are
+retired first — off the tenant bridge, namespaces deleted, row DELETED — and
+only then is the replacement (whose row `_prepare` committed) booted and
+plugged with the VIP, so the VIP is never on two amphorae at once.
+
 The invariant a reader could break: statuses move to ACTIVE only in the final
 transaction, and only if the generation it applied is still the newest one.
 """
@@ -70,6 +75,8 @@ class _Plan:
     amphorae: tuple[AmphoraEndpoint, ...]
     fresh: tuple[str, ...]
     """Amphorae not yet ALLOCATED: they need compute, plug and readiness first."""
+    retiring: tuple[AmphoraEndpoint, ...] = ()
+    """Amphorae being failed over (PENDING_DELETE): removed before any replacement is built."""
 
 
 class Reconciler:
@@ -149,9 +156,14 @@ class Reconciler:
                     .order_by(models.Amphora.created_at)
                 )
             )
+            retiring: list[models.Amphora] = []
             if not deleting:
                 if network is None:
                     raise PermanentError(f"VIP subnet {lb.vip_subnet_id} is not a declared network")
+                # Failover: the amphorae marked PENDING_DELETE go first, then their
+                # replacements are built (the new row is committed here, before either).
+                retiring = [a for a in amps if a.status == AmphoraStatus.PENDING_DELETE.value]
+                amps = [a for a in amps if a.status != AmphoraStatus.PENDING_DELETE.value]
                 if not amps:
                     amps = [self._new_amphora(s, lb, network)]
             endpoints = tuple(
@@ -161,7 +173,13 @@ class Reconciler:
                 for a in amps
             )
             fresh = tuple(a.id for a in amps if a.status != AmphoraStatus.ALLOCATED.value)
-            return _Plan(lb.generation, deleting, spec, network, endpoints, fresh)
+            old = tuple(
+                AmphoraEndpoint(
+                    a.id, a.lb_network_ip or "", self._settings.haproxy_amphora.bind_port
+                )
+                for a in retiring
+            )
+            return _Plan(lb.generation, deleting, spec, network, endpoints, fresh, old)
 
     def _new_amphora(
         self, s: Session, lb: models.LoadBalancer, network: NetworkSettings
@@ -218,6 +236,8 @@ class Reconciler:
 
     def _build(self, lb_id: str, plan: _Plan) -> None:
         assert plan.network is not None
+        for old in plan.retiring:
+            self._retire(lb_id, old)
         deadline = self._settings.haproxy_amphora.agent_start_timeout
         for amp in plan.amphorae:
             if amp.amphora_id in plan.fresh:
@@ -279,6 +299,28 @@ class Reconciler:
         )
         log.info("load balancer %s: amphora %s booted", lb_id, amp.amphora_id)
 
+    def _retire(self, lb_id: str, amp: AmphoraEndpoint) -> None:
+        """Remove an amphora that is failed over: off the tenant bridge first (its VIP goes
+        with the veth, so the replacement never shares the VIP with it), then its
+        namespaces and processes, then its row (DELETED) and ports. No graceful stop: the
+        agent may be what failed. Every part is a no-op when already done."""
+        self._drivers.network.unplug_vip(amp.amphora_id)
+        self._drivers.compute.delete_amphora(amp.amphora_id)
+        self._drivers.amphora.forget(amp)
+        with self._db.write() as s:
+            row = s.get(models.Amphora, amp.amphora_id)
+            if row is not None:
+                row.status = AmphoraStatus.DELETED.value
+                row.updated_at = self._clock()
+            s.execute(delete(models.Port).where(models.Port.device_id == amp.amphora_id))
+            # Its counters stay in the listeners' totals; it has no connections any more.
+            s.execute(
+                update(models.ListenerStatistics)
+                .where(models.ListenerStatistics.amphora_id == amp.amphora_id)
+                .values(active_connections=0)
+            )
+        log.info("load balancer %s: amphora %s failed over and deleted", lb_id, amp.amphora_id)
+
     def _tear_down(self, lb_id: str, plan: _Plan) -> None:
         for amp in plan.amphorae:
             if amp.amphora_id not in plan.fresh:
@@ -315,7 +357,11 @@ class Reconciler:
             s.execute(
                 update(models.Amphora)
                 .where(models.Amphora.load_balancer_id == lb_id)
-                .where(models.Amphora.status != AmphoraStatus.DELETED.value)
+                .where(
+                    models.Amphora.status.notin_(
+                        (AmphoraStatus.DELETED.value, AmphoraStatus.PENDING_DELETE.value)
+                    )
+                )
                 .values(status=AmphoraStatus.ALLOCATED.value, updated_at=now)
             )
             current = lb.generation == plan.generation
@@ -475,8 +521,19 @@ def _delete_children(s: Session, lb_id: str, *, only_gone: bool) -> None:
             .values(default_pool_id=None)
             .execution_options(synchronize_session=False)
         )
-    everything = gone_members + gone_monitors + gone_pools + gone_listeners
+        s.execute(
+            update(models.L7Policy)
+            .where(models.L7Policy.redirect_pool_id.in_(gone_pools))
+            .values(redirect_pool_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    gone_policies, gone_rules = _doomed_l7(s, lb_id, gone_listeners, only_gone=only_gone)
+    everything = (
+        gone_members + gone_monitors + gone_pools + gone_listeners + gone_policies + gone_rules
+    )
     statements: list[Any] = [
+        delete(models.L7Rule).where(models.L7Rule.id.in_(gone_rules)),
+        delete(models.L7Policy).where(models.L7Policy.id.in_(gone_policies)),
         delete(models.Member).where(models.Member.id.in_(gone_members)),
         delete(models.HealthMonitor).where(models.HealthMonitor.id.in_(gone_monitors)),
         delete(models.Pool).where(models.Pool.id.in_(gone_pools)),
@@ -488,6 +545,43 @@ def _delete_children(s: Session, lb_id: str, *, only_gone: bool) -> None:
     ]
     for stmt in statements:
         s.execute(stmt.execution_options(synchronize_session=False))
+
+
+def _l7_ids(s: Session, lb_id: str) -> tuple[Any, Any]:
+    """Subqueries of the ids of the load balancer's L7 policies and of their rules."""
+    listener_ids = select(models.Listener.id).where(models.Listener.load_balancer_id == lb_id)
+    policy_ids = select(models.L7Policy.id).where(models.L7Policy.listener_id.in_(listener_ids))
+    rule_ids = select(models.L7Rule.id).where(models.L7Rule.l7policy_id.in_(policy_ids))
+    return policy_ids, rule_ids
+
+
+def _doomed_l7(
+    s: Session, lb_id: str, gone_listeners: list[str], *, only_gone: bool
+) -> tuple[list[str], list[str]]:
+    """The L7 policies and rules to delete: those in PENDING_DELETE (or all, unless
+    `only_gone`), and everything hanging from a deleted listener or policy."""
+    policy_ids, _ = _l7_ids(s, lb_id)
+    policies = s.execute(
+        select(
+            models.L7Policy.id, models.L7Policy.provisioning_status, models.L7Policy.listener_id
+        ).where(models.L7Policy.id.in_(policy_ids))
+    ).all()
+    gone_policies = [
+        pid
+        for pid, status, listener_id in policies
+        if not only_gone or status == GONE or listener_id in gone_listeners
+    ]
+    rules = s.execute(
+        select(
+            models.L7Rule.id, models.L7Rule.provisioning_status, models.L7Rule.l7policy_id
+        ).where(models.L7Rule.l7policy_id.in_([pid for pid, _, _ in policies]))
+    ).all()
+    gone_rules = [
+        rid
+        for rid, status, policy_id in rules
+        if not only_gone or status == GONE or policy_id in gone_policies
+    ]
+    return gone_policies, gone_rules
 
 
 def _purge_deleted_children(s: Session, lb_id: str) -> None:
@@ -531,6 +625,24 @@ def _activate_children(s: Session, lb_id: str, now: datetime) -> None:
             .values(operating_status=status.value)
             .execution_options(synchronize_session=False)
         )
+    # L7 policies and rules too: ACTIVE, then ONLINE (OFFLINE when disabled).
+    policy_ids, rule_ids = _l7_ids(s, lb_id)
+    for table, ids in ((models.L7Policy, policy_ids), (models.L7Rule, rule_ids)):
+        s.execute(
+            update(table)
+            .where(table.id.in_(ids))
+            .where(table.provisioning_status.in_(PENDING))
+            .values(provisioning_status=ProvisioningStatus.ACTIVE.value)
+            .execution_options(synchronize_session=False)
+        )
+        for enabled, status in ((True, OperatingStatus.ONLINE), (False, OperatingStatus.OFFLINE)):
+            s.execute(
+                update(table)
+                .where(table.id.in_(ids))
+                .where(table.enabled.is_(enabled))
+                .values(operating_status=status.value)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _mark_pending_children(s: Session, lb_id: str, status: str, now: datetime) -> None:
@@ -540,6 +652,15 @@ def _mark_pending_children(s: Session, lb_id: str, status: str, now: datetime) -
             update(table)
             .where(_child_filter(table, lb_id, pool_ids))
             .where(table.provisioning_status.in_((*PENDING, GONE)))
+            .values(provisioning_status=status)
+            .execution_options(synchronize_session=False)
+        )
+    policy_ids, rule_ids = _l7_ids(s, lb_id)
+    for l7_table, ids in ((models.L7Policy, policy_ids), (models.L7Rule, rule_ids)):
+        s.execute(
+            update(l7_table)
+            .where(l7_table.id.in_(ids))
+            .where(l7_table.provisioning_status.in_((*PENDING, GONE)))
             .values(provisioning_status=status)
             .execution_options(synchronize_session=False)
         )

@@ -14,6 +14,9 @@ from statera.db import models
 from statera.domain.enums import (
     Algorithm,
     HealthMonitorType,
+    L7PolicyAction,
+    L7RuleCompareType,
+    L7RuleType,
     ListenerProtocol,
     PoolProtocol,
     ProvisioningStatus,
@@ -22,6 +25,8 @@ from statera.domain.enums import (
 )
 from statera.domain.specs import (
     HealthMonitorSpec,
+    L7PolicySpec,
+    L7RuleSpec,
     ListenerSpec,
     LoadBalancerSpec,
     MemberSpec,
@@ -63,18 +68,74 @@ def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalance
         ):
             monitors[hm.pool_id] = hm
     live_pools = set(pool_ids)
+    policies = _policies(session, [li.id for li in listeners], live_pools)
     return LoadBalancerSpec(
         id=lb.id,
         vip_address=lb.vip_address or "",
         admin_state_up=lb.enabled,
         topology=Topology(lb.topology),
-        listeners=tuple(_listener(li, live_pools) for li in listeners),
+        listeners=tuple(_listener(li, live_pools, policies.get(li.id, ())) for li in listeners),
         pools=tuple(_pool(p, members[p.id], monitors.get(p.id)) for p in pools),
         generation=lb.generation,
     )
 
 
-def _listener(row: models.Listener, live_pools: set[str]) -> ListenerSpec:
+def _policies(
+    session: Session, listener_ids: list[str], live_pools: set[str]
+) -> dict[str, tuple[L7PolicySpec, ...]]:
+    """Each listener's live L7 policies in position order, with their live rules."""
+    if not listener_ids:
+        return {}
+    rows = session.scalars(
+        select(models.L7Policy)
+        .where(models.L7Policy.listener_id.in_(listener_ids))
+        .where(models.L7Policy.provisioning_status != _GONE)
+        .order_by(models.L7Policy.position, models.L7Policy.created_at, models.L7Policy.id)
+    ).all()
+    rules: dict[str, list[L7RuleSpec]] = defaultdict(list)
+    if rows:
+        for rule in session.scalars(
+            select(models.L7Rule)
+            .where(models.L7Rule.l7policy_id.in_([p.id for p in rows]))
+            .where(models.L7Rule.provisioning_status != _GONE)
+            .order_by(models.L7Rule.created_at, models.L7Rule.id)
+        ):
+            rules[rule.l7policy_id].append(
+                L7RuleSpec(
+                    id=rule.id,
+                    type=L7RuleType(rule.type),
+                    compare_type=L7RuleCompareType(rule.compare_type),
+                    value=rule.value,
+                    key=rule.key,
+                    invert=rule.invert,
+                    admin_state_up=rule.enabled,
+                )
+            )
+    out: dict[str, list[L7PolicySpec]] = defaultdict(list)
+    for row in rows:
+        out[row.listener_id].append(
+            L7PolicySpec(
+                id=row.id,
+                action=L7PolicyAction(row.action),
+                position=row.position,
+                admin_state_up=row.enabled,
+                redirect_pool_id=(
+                    row.redirect_pool_id if row.redirect_pool_id in live_pools else None
+                ),
+                redirect_url=row.redirect_url,
+                redirect_prefix=row.redirect_prefix,
+                redirect_http_code=row.redirect_http_code,
+                rules=tuple(rules[row.id]),
+            )
+        )
+    return {listener_id: tuple(specs) for listener_id, specs in out.items()}
+
+
+def _listener(
+    row: models.Listener,
+    live_pools: set[str],
+    policies: tuple[L7PolicySpec, ...] = (),
+) -> ListenerSpec:
     headers = tuple(sorted((str(k), str(v)) for k, v in (row.insert_headers or {}).items()))
     return ListenerSpec(
         id=row.id,
@@ -89,6 +150,7 @@ def _listener(row: models.Listener, live_pools: set[str]) -> ListenerSpec:
         timeout_tcp_inspect_ms=row.timeout_tcp_inspect,
         allowed_cidrs=tuple(row.allowed_cidrs or ()),
         insert_headers=headers,
+        l7policies=policies,
     )
 
 

@@ -164,3 +164,33 @@ MONITOR_TYPES_FOR_POOL: dict[PoolProtocol, frozenset[HealthMonitorType]] = {
     PoolProtocol.UDP: _DATAGRAM_MONITORS,
     PoolProtocol.SCTP: _DATAGRAM_MONITORS,
 }
+
+
+class L7PolicyAction(StrEnum):
+    REJECT = "REJECT"
+    REDIRECT_TO_URL = "REDIRECT_TO_URL"
+    REDIRECT_TO_POOL = "REDIRECT_TO_POOL"
+    REDIRECT_PREFIX = "REDIRECT_PREFIX"
+
+
+class L7RuleType(StrEnum):
+    HOST_NAME = "HOST_NAME"
+    PATH = "PATH"
+    FILE_TYPE = "FILE_TYPE"
+    HEADER = "HEADER"
+    COOKIE = "COOKIE"
+    SSL_CONN_HAS_CERT = "SSL_CONN_HAS_CERT"
+    SSL_VERIFY_RESULT = "SSL_VERIFY_RESULT"
+    SSL_DN_FIELD = "SSL_DN_FIELD"
+
+
+class L7RuleCompareType(StrEnum):
+    REGEX = "REGEX"
+    STARTS_WITH = "STARTS_WITH"
+    ENDS_WITH = "ENDS_WITH"
+    CONTAINS = "CONTAINS"
+    EQUAL_TO = "EQUAL_TO"
+
+
+# Octavia §1.10: the HTTP redirect codes an L7 policy may use.
+REDIRECT_HTTP_CODES = (301, 302, 303, 307, 308)

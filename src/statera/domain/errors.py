@@ -7,6 +7,9 @@
     ├── InvalidSpec          the request is well-formed but breaks a rule
     │   └── NotSupported     a valid Octavia value this release does not build yet
     ├── QuotaExceeded        the project's quota would be exceeded
+    ├── ProviderUnsupported  the provider driver refuses an option (Octavia's 501)
+    ├── Forbidden            the policy does not allow the caller this action
+    ├── Unauthenticated      the request carries no valid credentials
     ├── TemporaryError       a worker step failed; retry after a delay
     └── PermanentError       a worker step failed for good; mark ERROR and stop
 """
@@ -45,6 +48,22 @@ class NotSupported(InvalidSpec):
 
 
 class QuotaExceeded(StateraError):
+    pass
+
+
+class ProviderUnsupported(StateraError):
+    @classmethod
+    def of(cls, provider: str, message: str) -> "ProviderUnsupported":
+        return cls(f"Provider '{provider}' does not support a requested option: {message}")
+
+
+class Forbidden(StateraError):
+    @classmethod
+    def by_policy(cls) -> "Forbidden":
+        return cls("Policy does not allow this request to be performed.")
+
+
+class Unauthenticated(StateraError):
     pass
 
 

@@ -8,6 +8,8 @@ from statera.domain.enums import ProvisioningStatus
 
 MUTABLE = frozenset({ProvisioningStatus.ACTIVE})
 DELETABLE = frozenset({ProvisioningStatus.ACTIVE, ProvisioningStatus.ERROR})
+FAILOVER_FROM = frozenset({ProvisioningStatus.ACTIVE, ProvisioningStatus.ERROR})
+"""A load balancer (or one of its amphorae) may be failed over from these (Octavia §1.16)."""
 PENDING = frozenset(
     {
         ProvisioningStatus.PENDING_CREATE,
@@ -27,3 +29,7 @@ def is_deletable(status: str) -> bool:
 
 def is_pending(status: str) -> bool:
     return status in PENDING
+
+
+def can_fail_over(status: str) -> bool:
+    return status in FAILOVER_FROM

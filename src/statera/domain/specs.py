@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from statera.domain.enums import (
     Algorithm,
     HealthMonitorType,
+    L7PolicyAction,
+    L7RuleCompareType,
+    L7RuleType,
     ListenerProtocol,
     PoolProtocol,
     SessionPersistenceType,
@@ -66,6 +69,32 @@ class PoolSpec:
 
 
 @dataclass(frozen=True)
+class L7RuleSpec:
+    id: str
+    type: L7RuleType
+    compare_type: L7RuleCompareType
+    value: str
+    key: str | None = None
+    invert: bool = False
+    admin_state_up: bool = True
+
+
+@dataclass(frozen=True)
+class L7PolicySpec:
+    id: str
+    action: L7PolicyAction
+    position: int
+    """1..N within the listener (the API keeps them contiguous)."""
+    admin_state_up: bool = True
+    redirect_pool_id: str | None = None
+    redirect_url: str | None = None
+    redirect_prefix: str | None = None
+    redirect_http_code: int | None = None
+    rules: tuple[L7RuleSpec, ...] = ()
+    """ANDed; a policy with no enabled rule is not rendered."""
+
+
+@dataclass(frozen=True)
 class ListenerSpec:
     id: str
     protocol: ListenerProtocol
@@ -81,6 +110,8 @@ class ListenerSpec:
     allowed_cidrs: tuple[str, ...] = ()
     insert_headers: tuple[tuple[str, str], ...] = ()
     """(header name, "true"/"false") pairs, names from Octavia's closed list."""
+    l7policies: tuple[L7PolicySpec, ...] = ()
+    """In position order."""
 
 
 @dataclass(frozen=True)

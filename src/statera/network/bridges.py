@@ -119,7 +119,7 @@ class BridgeNetworkDriver:
                 f"amphora {names.amphora_id} has no tenant namespace {namespace}: create it first"
             )
         with iproute() as host, iproute(namespace) as inside:
-            _ensure_bridge(host, hostnet)
+            bridge_index = _ensure_bridge(host, hostnet)
             index = ensure_veth(
                 host,
                 inside,
@@ -129,9 +129,16 @@ class BridgeNetworkDriver:
                 bridge=network.bridge,
             )
             set_up(inside, "lo")
+            # A VIP that moves here from another amphora (failover) must be announced:
+            # with arp_notify the kernel sends a gratuitous ARP for every address when
+            # eth1 comes up, so neighbours (the host first) forget the old amphora's MAC.
+            set_namespace_sysctl(namespace, f"net.ipv4.conf.{TENANT_IFNAME}.arp_notify", "1")
             set_ipv4_addresses(inside, index, wanted)
             inside.link("set", index=index, state="up")
             set_default_route(inside, network.gateway)
+            # That ARP can race the bridge port's move to forwarding; the host (the
+            # clients' side) also forgets its entry, so it asks again at once.
+            _forget_neighbour(host, bridge_index, vip)
         set_namespace_sysctl(namespace, "net.ipv4.ip_nonlocal_bind", "1")
 
     def unplug_vip(self, amphora_id: str) -> None:
@@ -154,6 +161,15 @@ def _inside(net: HostNetwork, address: str, what: str) -> ipaddress.IPv4Interfac
     if addr not in cidr or addr in (cidr.network_address, cidr.broadcast_address, net.gateway.ip):
         raise ValueError(f"{what} {address} is not a free host address of {cidr}")
     return ipaddress.IPv4Interface(f"{addr}/{cidr.prefixlen}")
+
+
+def _forget_neighbour(host: Any, bridge_index: int, address: str) -> None:
+    """Drop the host's ARP entry for `address` on the bridge (none is fine)."""
+    try:
+        host.neigh("del", dst=address, ifindex=bridge_index)
+    except NetlinkError as exc:
+        if exc.code not in (errno.ENOENT, errno.ESRCH):
+            raise
 
 
 def _ensure_bridge(host: Any, net: HostNetwork) -> int:

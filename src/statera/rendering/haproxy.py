@@ -13,12 +13,16 @@ server after its member id. UDP and SCTP listeners are not HAProxy's job (the
 agent balances them in the kernel) and are left out here.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from statera.domain.enums import (
     Algorithm,
     HealthMonitorType,
+    L7PolicyAction,
+    L7RuleCompareType,
+    L7RuleType,
     ListenerProtocol,
     PoolProtocol,
     SessionPersistenceType,
@@ -27,6 +31,8 @@ from statera.domain.specs import (
     AmphoraRuntime,
     HaproxyDefaults,
     HealthMonitorSpec,
+    L7PolicySpec,
+    L7RuleSpec,
     ListenerSpec,
     LoadBalancerSpec,
     MemberSpec,
@@ -153,6 +159,28 @@ class HeaderView:
 
 
 @dataclass(frozen=True)
+class AclView:
+    """`acl <name> <fetch> [<flags>] [-- <pattern>]`, one per enabled L7 rule."""
+
+    name: str
+    fetch: str
+    flags: str
+    pattern: safety.EscapedWord | None
+
+
+@dataclass(frozen=True)
+class L7ActionView:
+    """One L7 policy's line: `http-request deny`, `redirect ...` or `use_backend`."""
+
+    kind: Literal["deny", "redirect_location", "redirect_prefix", "use_backend"]
+    target: str | None
+    """The escaped URL or prefix, or the backend name."""
+    code: int | None
+    condition: str
+    """The policy's ACL names, ANDed, `!` before an inverted one."""
+
+
+@dataclass(frozen=True)
 class FrontendView:
     name: str
     bind: str
@@ -165,6 +193,9 @@ class FrontendView:
     forwardfor: bool
     set_headers: tuple[HeaderView, ...]
     default_backend: str | None
+    acls: tuple[AclView, ...] = ()
+    l7_actions: tuple[L7ActionView, ...] = ()
+    """In Octavia's order: every REJECT, then URL and prefix redirects, then pools."""
 
 
 @dataclass(frozen=True)
@@ -239,15 +270,42 @@ def rendered_listeners(spec: LoadBalancerSpec) -> tuple[ListenerSpec, ...]:
 
 
 def rendered_backends(spec: LoadBalancerSpec) -> tuple[RenderedBackend, ...]:
-    """One backend per rendered listener whose default pool exists and is enabled."""
-    backends = []
+    """One backend per rendered listener and enabled pool it uses: its default pool,
+    then the pools its rendered REDIRECT_TO_POOL policies send to."""
+    backends: list[RenderedBackend] = []
     for listener in rendered_listeners(spec):
+        pools: list[PoolSpec] = []
         pool = default_pool(spec, listener)
         if pool is not None and pool.admin_state_up:
-            backends.append(
-                RenderedBackend(name=backend_name(pool, listener), listener=listener, pool=pool)
-            )
+            pools.append(pool)
+        for policy in rendered_policies(listener):
+            target = redirect_pool(spec, policy)
+            if target is not None and target not in pools:
+                pools.append(target)
+        backends.extend(
+            RenderedBackend(name=backend_name(p, listener), listener=listener, pool=p)
+            for p in pools
+        )
     return tuple(backends)
+
+
+def rendered_policies(listener: ListenerSpec) -> tuple[L7PolicySpec, ...]:
+    """Enabled policies with at least one enabled rule, on an HTTP listener."""
+    if _MODE_FOR_LISTENER.get(listener.protocol) != "http":
+        return ()
+    return tuple(
+        policy
+        for policy in listener.l7policies
+        if policy.admin_state_up and any(rule.admin_state_up for rule in policy.rules)
+    )
+
+
+def redirect_pool(spec: LoadBalancerSpec, policy: L7PolicySpec) -> PoolSpec | None:
+    """The enabled pool a REDIRECT_TO_POOL policy sends to (None: the policy is skipped)."""
+    if policy.action is not L7PolicyAction.REDIRECT_TO_POOL or policy.redirect_pool_id is None:
+        return None
+    pool = spec.pool(policy.redirect_pool_id)
+    return pool if pool is not None and pool.admin_state_up else None
 
 
 def default_pool(spec: LoadBalancerSpec, listener: ListenerSpec) -> PoolSpec | None:
@@ -307,7 +365,15 @@ def frontend_view(
 ) -> FrontendView:
     mode = _MODE_FOR_LISTENER[listener.protocol]
     forwardfor, headers = inserted_headers(listener) if mode == "http" else (False, ())
-    default_backend = next((b.name for b in backends if b.listener is listener), None)
+    default_backend = next(
+        (
+            b.name
+            for b in backends
+            if b.listener is listener and b.pool.id == listener.default_pool_id
+        ),
+        None,
+    )
+    acls, actions = l7_views(listener, spec=spec) if mode == "http" else ((), ())
     return FrontendView(
         name=safety.uuid_id("listener.id", listener.id),
         bind=endpoint("load_balancer.vip", spec.vip_address, listener.protocol_port),
@@ -323,7 +389,126 @@ def frontend_view(
         forwardfor=forwardfor,
         set_headers=headers,
         default_backend=default_backend,
+        acls=acls,
+        l7_actions=actions,
     )
+
+
+_MATCH_FLAG: dict[L7RuleCompareType, str] = {
+    L7RuleCompareType.REGEX: "-m reg",
+    L7RuleCompareType.STARTS_WITH: "-m beg",
+    L7RuleCompareType.ENDS_WITH: "-m end",
+    L7RuleCompareType.CONTAINS: "-m sub",
+    L7RuleCompareType.EQUAL_TO: "-m str",
+}
+_KEY = re.compile(r"[A-Za-z0-9!%&*+.^_|~\-]{1,255}")
+"""Header and cookie names: a token without what HAProxy parses in a fetch argument."""
+_DN_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{0,254}")
+_ACTION_GROUP = {
+    L7PolicyAction.REJECT: 0,
+    L7PolicyAction.REDIRECT_TO_URL: 1,
+    L7PolicyAction.REDIRECT_PREFIX: 1,
+    L7PolicyAction.REDIRECT_TO_POOL: 2,
+}
+_REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+def l7_views(
+    listener: ListenerSpec, *, spec: LoadBalancerSpec
+) -> tuple[tuple[AclView, ...], tuple[L7ActionView, ...]]:
+    """The listener's ACLs and policy lines, in Octavia's order (first match wins)."""
+    acls: list[AclView] = []
+    actions: list[tuple[int, int, L7ActionView]] = []
+    for policy in rendered_policies(listener):
+        action = l7_action(policy, listener=listener, spec=spec)
+        if action is None:
+            continue
+        rules = [rule for rule in policy.rules if rule.admin_state_up]
+        acls.extend(acl_view(rule) for rule in rules)
+        condition = " ".join(
+            f"!{acl}" if rule.invert else acl
+            for rule, acl in ((r, safety.uuid_id("l7rule.id", r.id)) for r in rules)
+        )
+        position = safety.integer("l7policy.position", policy.position, low=1, high=2**31 - 1)
+        actions.append(
+            (
+                _ACTION_GROUP[policy.action],
+                position,
+                L7ActionView(action.kind, action.target, action.code, condition),
+            )
+        )
+    actions.sort(key=lambda item: (item[0], item[1]))
+    return tuple(acls), tuple(view for _, _, view in actions)
+
+
+def l7_action(
+    policy: L7PolicySpec, *, listener: ListenerSpec, spec: LoadBalancerSpec
+) -> L7ActionView | None:
+    """What the policy does (without its condition); None when its pool is not rendered."""
+    safety.uuid_id("l7policy.id", policy.id)
+    if policy.action is L7PolicyAction.REJECT:
+        return L7ActionView("deny", None, None, "")
+    if policy.action is L7PolicyAction.REDIRECT_TO_POOL:
+        pool = redirect_pool(spec, policy)
+        if pool is None:
+            return None
+        return L7ActionView("use_backend", backend_name(pool, listener), None, "")
+    code = policy.redirect_http_code or 302
+    if code not in _REDIRECT_CODES:
+        raise UnsafeValue("l7policy.redirect_http_code", code, "expected 301, 302, 303, 307, 308")
+    if policy.action is L7PolicyAction.REDIRECT_TO_URL:
+        url = safety.haproxy_word("l7policy.redirect_url", policy.redirect_url)
+        return L7ActionView("redirect_location", url, code, "")
+    if policy.action is L7PolicyAction.REDIRECT_PREFIX:
+        prefix = safety.haproxy_word("l7policy.redirect_prefix", policy.redirect_prefix)
+        return L7ActionView("redirect_prefix", prefix, code, "")
+    raise UnsupportedSpec(f"l7policy {policy.id}: action {policy.action}")
+
+
+def _key(field: str, value: str | None, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise UnsafeValue(field, value, f"expected a name matching {pattern.pattern}")
+    return value
+
+
+def acl_view(rule: L7RuleSpec) -> AclView:
+    """One rule as an ACL: the fetch, the match method, `--`, the escaped pattern.
+
+    `--` ends the flags, so a value such as `-f /etc/passwd` stays a pattern.
+    A quoted header value (`"a b"`, allowed by Octavia) matches its content.
+    """
+    name = safety.uuid_id("l7rule.id", rule.id)
+    value = rule.value
+    if rule.type is L7RuleType.SSL_CONN_HAS_CERT:
+        return AclView(name, "ssl_c_used", "", None)
+    if rule.type is L7RuleType.SSL_VERIFY_RESULT:
+        if not value.isascii() or not value.isdigit():
+            raise UnsafeValue("l7rule.value", value, "expected a non-negative integer")
+        return AclView(name, "ssl_c_verify", "", safety.haproxy_word("l7rule.value", value))
+    if rule.compare_type not in _MATCH_FLAG:
+        raise UnsupportedSpec(f"l7rule {rule.id}: compare type {rule.compare_type}")
+    flag = _MATCH_FLAG[rule.compare_type]
+    quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+    if rule.compare_type is not L7RuleCompareType.REGEX and quoted:
+        value = value[1:-1]
+    if rule.type is L7RuleType.HOST_NAME:
+        fetch, flag = "req.hdr(host)", f"-i {flag}"
+    elif rule.type is L7RuleType.PATH:
+        fetch = "path"
+    elif rule.type is L7RuleType.FILE_TYPE:
+        if rule.compare_type is L7RuleCompareType.EQUAL_TO:
+            fetch, flag, value = "path", "-m end", "." + value.removeprefix(".")
+        else:
+            fetch = "path,field(-1,.)"
+    elif rule.type is L7RuleType.HEADER:
+        fetch = f"req.hdr({_key('l7rule.key', rule.key, _KEY)})"
+    elif rule.type is L7RuleType.COOKIE:
+        fetch = f"req.cook({_key('l7rule.key', rule.key, _KEY)})"
+    elif rule.type is L7RuleType.SSL_DN_FIELD:
+        fetch = f"ssl_c_s_dn({_key('l7rule.key', rule.key, _DN_FIELD)})"
+    else:
+        raise UnsupportedSpec(f"l7rule {rule.id}: type {rule.type}")
+    return AclView(name, fetch, flag, safety.haproxy_word("l7rule.value", value))
 
 
 def allowed_cidr_lines(cidrs: tuple[str, ...]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ expression and it refuses the same characters again.
 
 import ipaddress
 import re
+import string
 
 from statera.domain.enums import HttpMethod
 from statera.rendering.errors import UnsafeValue
@@ -28,6 +29,10 @@ _ABSOLUTE_PATH = re.compile(r"/[A-Za-z0-9._/\-]{1,200}")
 _UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes including the NUL
 # Characters no rendered expression may contain, whatever its field.
 _FORBIDDEN_IN_OUTPUT = re.compile(r"[\x00-\x1f\x7f\"'`\\#]")
+# Characters an escaped word keeps as they are; every other byte becomes `\xNN`.
+_WORD_SAFE = frozenset(string.ascii_letters + string.digits + "._~/:@%&*+,;=?^|()-")
+_ESCAPED_WORD = re.compile(r"(?:[A-Za-z0-9._~/:@%&*+,;=?^|()\-]|\\x[0-9a-f]{2})+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def uuid_id(field: str, value: object) -> str:
@@ -139,12 +144,43 @@ def unix_socket_path(field: str, value: object) -> str:
     return path
 
 
+class EscapedWord(str):
+    """One HAProxy configuration word made by `haproxy_word`: safe characters and
+    `\\xNN` escapes only. `jinja_finalize` lets it through after checking that shape."""
+
+
+def haproxy_word(field: str, value: object, *, max_length: int = 2048) -> EscapedWord:
+    """Any printable text as one HAProxy word that HAProxy reads back as exactly `value`.
+
+    Every byte of its UTF-8 form outside a small safe set (letters, digits,
+    `._~/:@%&*+,;=?^|()-`) is written as `\\xNN`, which HAProxy's line parser
+    decodes; so spaces, quotes, `#`, `$` and backslashes can neither end the
+    word nor start a comment or a variable. Control characters (other than tab)
+    and the empty string are refused: no L7 value needs them.
+    """
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise UnsafeValue(field, value, f"expected 1 to {max_length} characters")
+    if _CONTROL.search(value):
+        raise UnsafeValue(field, value, "contains a control character")
+    out = []
+    for char in value:
+        if char in _WORD_SAFE:
+            out.append(char)
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode())
+    return EscapedWord("".join(out))
+
+
 def jinja_finalize(value: object) -> object:
     """Refuse any rendered expression that contains a character HAProxy parses.
 
     Wired into the environment as `finalize`, so it runs on every `{{ ... }}`.
     Spaces are allowed: view-models join validated tokens with them.
     """
+    if isinstance(value, EscapedWord):
+        if not _ESCAPED_WORD.fullmatch(value):
+            raise UnsafeValue("template expression", value, "not an escaped word")
+        return value
     if _FORBIDDEN_IN_OUTPUT.search(str(value)):
         raise UnsafeValue("template expression", value, "contains a forbidden character")
     return value

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from statera.db.base import utcnow
-from statera.db.models import Listener, LoadBalancer
+from statera.db.models import L7Policy, Listener, LoadBalancer
 from statera.db.queries import tags as tag_queries
 from statera.domain import lifecycle
 from statera.domain.enums import ProvisioningStatus
@@ -80,8 +80,16 @@ def mark(objects: Iterable[Provisioned], status: str) -> None:
 
 
 def listeners_using_pool(session: Session, pool_id: str) -> Sequence[Listener]:
-    """Listeners whose default pool is `pool_id` (they re-render when it changes)."""
-    return session.scalars(select(Listener).where(Listener.default_pool_id == pool_id)).all()
+    """Listeners whose default pool is `pool_id` or with an L7 policy redirecting to it
+    (they re-render when it changes; Octavia's `_get_affected_listener_ids`)."""
+    redirecting = select(L7Policy.listener_id).where(
+        L7Policy.redirect_pool_id == pool_id, L7Policy.provisioning_status != PENDING_DELETE
+    )
+    return session.scalars(
+        select(Listener)
+        .where(or_(Listener.default_pool_id == pool_id, Listener.id.in_(redirecting)))
+        .order_by(Listener.created_at, Listener.id)
+    ).all()
 
 
 def set_tags(session: Session, resource_id: str, tags: Sequence[str] | None) -> None:

@@ -16,7 +16,7 @@ from statera.db.base import new_id
 from statera.db.models import HealthMonitor, Pool
 from statera.domain.enums import HealthMonitorType, HttpMethod, OperatingStatus
 from statera.domain.errors import Conflict, InvalidSpec
-from statera.services import lookup, rules
+from statera.services import lookup, quotas, rules
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -94,6 +94,12 @@ def create(session: Session, *, settings: Settings, values: Mapping[str, Any]) -
     begin_change(lb)
     hm = build(session, pool=pool, values=values, settings=settings)
     mark([pool, *listeners_using_pool(session, pool.id)], PENDING_UPDATE)
+    quotas.enforce(
+        session,
+        settings=settings.quotas,
+        project_id=lb.project_id,
+        resources=[quotas.HEALTH_MONITOR],
+    )
     return hm
 
 

@@ -18,8 +18,8 @@ from statera.db.base import new_id
 from statera.db.models import Listener, LoadBalancer, Pool
 from statera.db.queries import load_balancers as lb_queries
 from statera.domain.enums import ListenerProtocol, OperatingStatus
-from statera.domain.errors import Conflict, InvalidSpec, NotSupported
-from statera.services import lookup, pools, rules
+from statera.domain.errors import Conflict, InvalidSpec
+from statera.services import l7policies, lookup, pools, quotas, rules
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -92,8 +92,6 @@ def build(
     """Validate and add a listener of `lb` (without its default pool)."""
     protocol = values["protocol"]
     rules.listener_protocol(protocol)
-    if values.get("l7policies"):
-        raise NotSupported("L7 policies are not yet supported by this release.")
     rules.listener_tls(values, protocol=protocol)
     headers = values.get("insert_headers") or {}
     rules.insert_headers(headers, protocol=protocol)
@@ -150,7 +148,32 @@ def create(session: Session, *, settings: Settings, values: Mapping[str, Any]) -
         rules.pool_for_listener(listener_protocol=listener.protocol, pool_protocol=inline.protocol)
         session.flush()
         listener.default_pool_id = inline.id
+    if values.get("l7policies"):
+        session.flush()
+        l7policies.build_inline(
+            session,
+            lb=lb,
+            listener=listener,
+            policies=values["l7policies"],
+            resolve_pool=lambda p: _inline_redirect_pool(
+                session, lb=lb, values=p, settings=settings
+            ),
+        )
+    quotas.enforce(
+        session, settings=settings.quotas, project_id=lb.project_id, resources=quotas.RESOURCES
+    )
     return listener
+
+
+def _inline_redirect_pool(
+    session: Session, *, lb: LoadBalancer, values: Mapping[str, Any], settings: Settings
+) -> Pool:
+    """A `redirect_pool` given in full inside a listener's `l7policies`."""
+    if all(v is None for k, v in values.items() if k != "name"):
+        raise InvalidSpec(f"Missing details for Pool object: {values.get('name')}")
+    pool = pools.build(session, lb=lb, values=values, settings=settings)
+    session.flush()
+    return pool
 
 
 def update(
@@ -194,3 +217,4 @@ def delete(session: Session, *, listener_id: str) -> None:
     listener, lb = lookup.listener(session, listener_id)
     begin_change(lb)
     mark([listener], PENDING_DELETE)
+    l7policies.mark_for_listeners(session, [listener.id], PENDING_DELETE)

@@ -25,7 +25,7 @@ from statera.db.queries import load_balancers as lb_queries
 from statera.db.queries import ports as port_queries
 from statera.domain.enums import OperatingStatus, Topology
 from statera.domain.errors import InvalidSpec, NotFound, NotSupported
-from statera.services import listeners, pools
+from statera.services import amphorae, flavors, l7policies, listeners, pools, quotas
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -37,7 +37,6 @@ from statera.services.changes import (
 )
 from statera.settings import NetworkSettings, Settings
 
-SUPPORTED_PROVIDERS = ("amphora",)
 VIP_DEVICE_OWNER = "Octavia"
 
 
@@ -122,20 +121,24 @@ def allocate_vip(
     return port_queries.claim_address(session, make_port, str(ip))
 
 
-def _check_unsupported(settings: Settings, values: Mapping[str, Any]) -> str:
-    provider = values.get("provider") or settings.api.default_provider_driver
-    if provider not in SUPPORTED_PROVIDERS:
-        raise InvalidSpec(f"Provider '{provider}' is not enabled.")
-    for key in ("flavor_id", "availability_zone"):
-        if values.get(key) is not None:
-            raise NotSupported(f"{key} is not yet supported by this release.")
+def _check_unsupported(values: Mapping[str, Any]) -> None:
     if values.get("vip_qos_policy_id") is not None:
         raise NotSupported("vip_qos_policy_id is not supported: there is no QoS service.")
     if values.get("vip_sg_ids"):
         raise NotSupported("vip_sg_ids is not yet supported by this release.")
     if values.get("additional_vips"):
         raise NotSupported("additional_vips is not yet supported by this release.")
-    return provider
+
+
+def _check_vip_network(net: NetworkSettings, placement: flavors.Placement) -> None:
+    """An availability zone's `valid_vip_networks` (ids, or names as a convenience)."""
+    allowed = placement.valid_vip_networks
+    names = {net.id, net.name}
+    if allowed is not None and not names & ({a.lower() for a in allowed} | set(allowed)):
+        raise InvalidSpec(
+            "Validation failure: Supplied VIP network_id is not allowed by the configuration "
+            "of this deployment."
+        )
 
 
 def _is_reference(pool: Mapping[str, Any]) -> bool:
@@ -148,6 +151,12 @@ def _graph_pools(values: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], di
     by_name: dict[str, int] = {}
     embedded = [
         p for listener in values.get("listeners") or () if (p := listener.get("default_pool"))
+    ]
+    embedded += [
+        p
+        for listener in values.get("listeners") or ()
+        for policy in listener.get("l7policies") or ()
+        if (p := policy.get("redirect_pool"))
     ]
     for pool in [*(values.get("pools") or ()), *embedded]:
         if _is_reference(pool):
@@ -163,11 +172,34 @@ def _graph_pools(values: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], di
     return full, by_name
 
 
+def _graph_pool(
+    pool: Mapping[str, Any],
+    built: Sequence[Pool],
+    full_pools: Sequence[Mapping[str, Any]],
+    pool_index: Mapping[str, int],
+) -> Pool:
+    """The built pool an embedded reference (by name) or full definition stands for."""
+    if _is_reference(pool):
+        index = pool_index.get(pool["name"])
+        if index is None:
+            raise InvalidSpec(f"Missing details for Pool object: {pool['name']}")
+        return built[index]
+    return built[next(i for i, p in enumerate(full_pools) if p is pool)]
+
+
 def create(
     session: Session, *, settings: Settings, values: Mapping[str, Any], project_id: str
 ) -> LoadBalancer:
-    provider = _check_unsupported(settings, values)
+    _check_unsupported(values)
+    placement = flavors.for_load_balancer(
+        session,
+        settings=settings,
+        provider=values.get("provider"),
+        flavor_id=values.get("flavor_id"),
+        availability_zone=values.get("availability_zone"),
+    )
     net = _network(settings, values)
+    _check_vip_network(net, placement)
     full_pools, pool_index = _graph_pools(values)
     now = utcnow()
     lb = LoadBalancer(
@@ -178,8 +210,10 @@ def create(
         enabled=True if values.get("admin_state_up") is None else values["admin_state_up"],
         provisioning_status=PENDING_CREATE,
         operating_status=OperatingStatus.OFFLINE.value,
-        topology=settings.controller.loadbalancer_topology or Topology.SINGLE.value,
-        provider=provider,
+        topology=placement.topology or Topology.SINGLE.value,
+        provider=placement.provider,
+        flavor_id=values.get("flavor_id"),
+        availability_zone=values.get("availability_zone"),
         vip_network_id=net.id,
         vip_subnet_id=net.subnet_id,
         generation=1,
@@ -209,6 +243,18 @@ def create(
             listeners.attach_pool(listener, target)
         elif listener_values.get("default_pool_id"):
             raise NotFound.of("Pool", listener_values["default_pool_id"])
+        if listener_values.get("l7policies"):
+            session.flush()
+            l7policies.build_inline(
+                session,
+                lb=lb,
+                listener=listener,
+                policies=listener_values["l7policies"],
+                resolve_pool=lambda pool: _graph_pool(pool, built, full_pools, pool_index),
+            )
+    quotas.enforce(
+        session, settings=settings.quotas, project_id=project_id, resources=quotas.RESOURCES
+    )
     return lb
 
 
@@ -253,3 +299,16 @@ def delete(session: Session, *, lb_id: str, cascade: bool) -> None:
     mark(pool_rows, PENDING_DELETE)
     mark(member_rows, PENDING_DELETE)
     mark(monitor_rows, PENDING_DELETE)
+    l7policies.mark_for_listeners(session, [li.id for li in listener_rows], PENDING_DELETE)
+
+
+def failover(session: Session, *, lb_id: str) -> LoadBalancer:
+    """Replace every amphora of `lb_id` (Octavia's load balancer failover).
+
+    Allowed from ACTIVE or ERROR; the load balancer goes PENDING_UPDATE and its
+    amphorae PENDING_DELETE, and the controller builds their replacements
+    (`controller/reconciler.py`). Listeners in ERROR come back ACTIVE with it.
+    """
+    lb = lb_queries.lock_for_update(session, lb_id)
+    amphorae.begin_failover(session, lb, amphora_ids=None)
+    return lb

@@ -12,12 +12,20 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statera.db.models import HealthMonitor, Listener, LoadBalancer, Member, Pool
+from statera.db.models import (
+    HealthMonitor,
+    L7Policy,
+    L7Rule,
+    Listener,
+    LoadBalancer,
+    Member,
+    Pool,
+)
 from statera.db.queries import load_balancers as lb_queries
 from statera.domain.enums import ProvisioningStatus
 from statera.domain.errors import NotFound
 
-T = TypeVar("T", Listener, Pool, Member, HealthMonitor)
+T = TypeVar("T", Listener, Pool, Member, HealthMonitor, L7Policy, L7Rule)
 
 DELETED = ProvisioningStatus.DELETED.value
 
@@ -82,3 +90,24 @@ def listener_on(session: Session, lb: LoadBalancer, listener_id: str) -> Listene
     if obj is None or obj.load_balancer_id != lb.id or obj.provisioning_status == DELETED:
         raise NotFound.of("Listener", listener_id)
     return obj
+
+
+def l7policy(session: Session, policy_id: str) -> tuple[L7Policy, Listener, LoadBalancer]:
+    lb_id = session.scalar(
+        select(Listener.load_balancer_id)
+        .join(L7Policy, L7Policy.listener_id == Listener.id)
+        .where(L7Policy.id == policy_id)
+    )
+    lb = _lock(session, lb_id, "L7 Policy", policy_id)
+    obj = _fresh(session, L7Policy, policy_id, "L7 Policy")
+    return obj, _fresh(session, Listener, obj.listener_id, "Listener"), lb
+
+
+def l7rule(
+    session: Session, policy_id: str, rule_id: str
+) -> tuple[L7Rule, L7Policy, Listener, LoadBalancer]:
+    policy, found_listener, lb = l7policy(session, policy_id)
+    obj = _fresh(session, L7Rule, rule_id, "L7 Rule")
+    if obj.l7policy_id != policy.id:
+        raise NotFound.of("L7 Rule", rule_id)
+    return obj, policy, found_listener, lb

@@ -19,7 +19,7 @@ from statera.db.models import HealthMonitor, Member, Pool
 from statera.db.queries import tags as tag_queries
 from statera.domain.enums import OperatingStatus
 from statera.domain.errors import Conflict, InvalidSpec, NotSupported
-from statera.services import lookup, rules
+from statera.services import lookup, quotas, rules
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -148,6 +148,9 @@ def create(
         has_monitor=_has_monitor(session, pool),
     )
     _touch_pool(session, pool)
+    quotas.enforce(
+        session, settings=settings.quotas, project_id=lb.project_id, resources=[quotas.MEMBER]
+    )
     return member
 
 
@@ -236,4 +239,8 @@ def batch_update(
     mark(updated, PENDING_UPDATE)
     mark(gone, PENDING_DELETE)
     _touch_pool(session, pool)
+    if new:
+        quotas.enforce(
+            session, settings=settings.quotas, project_id=lb.project_id, resources=[quotas.MEMBER]
+        )
     return True

@@ -18,7 +18,7 @@ from statera.db.models import HealthMonitor, LoadBalancer, Member, Pool
 from statera.db.queries import load_balancers as lb_queries
 from statera.domain.enums import OperatingStatus, SessionPersistenceType
 from statera.domain.errors import Conflict, InvalidSpec
-from statera.services import health_monitors, lookup, members, rules
+from statera.services import health_monitors, l7policies, lookup, members, quotas, rules
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -115,6 +115,9 @@ def create(session: Session, *, settings: Settings, values: Mapping[str, Any]) -
         session.flush()
         listener.default_pool_id = pool.id
         mark([listener], PENDING_UPDATE)
+    quotas.enforce(
+        session, settings=settings.quotas, project_id=lb.project_id, resources=quotas.RESOURCES
+    )
     return pool
 
 
@@ -156,6 +159,8 @@ def update(
 def delete(session: Session, *, pool_id: str) -> None:
     pool, lb = lookup.pool(session, pool_id)
     begin_change(lb)
+    for policy in l7policies.policies_redirecting_to(session, pool.id):
+        raise Conflict(f"Pool {pool.id} is in use by L7 policy {policy.id}")
     mark([pool], PENDING_DELETE)
     mark(session.scalars(select(Member).where(Member.pool_id == pool.id)), PENDING_DELETE)
     mark(

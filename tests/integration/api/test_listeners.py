@@ -243,10 +243,13 @@ def test_bad_cidr_is_400(client: Any, lb: dict[str, Any], cidr: str) -> None:
     assert message.startswith("Invalid input for field/attribute allowed_cidrs.")
 
 
-def test_l7policies_are_not_yet_supported(client: Any, lb: dict[str, Any]) -> None:
-    message = fault(post(client, lb["id"], l7policies=[{"action": "REJECT"}]), 400)
-    assert "not yet supported" in message
-    ok(post(client, lb["id"], l7policies=[]), 201)
+def test_l7policies_inline(client: Any, lb: dict[str, Any]) -> None:
+    """Inline policies are built with the listener (tests/integration/api/test_l7.py has more)."""
+    tcp = post(client, lb["id"], protocol="TCP", l7policies=[{"action": "REJECT"}])
+    message = fault(tcp, 501)
+    listener = ok(post(client, lb["id"], l7policies=[{"action": "REJECT"}]), 201)["listener"]
+    assert len(listener["l7policies"]) == 1
+    assert "TCP protocol listeners do not support L7 policies" in message
 
 
 def test_default_pool_id(client: Any, database: Any, lb: dict[str, Any]) -> None:

@@ -84,7 +84,10 @@ def list_response(
     *,
     view: Callable[[Session, Sequence[Any]], list[dict[str, Any]]],
     scope: Sequence[ColumnElement[bool]],
+    links_key: str | None = None,
 ) -> Response:
+    """One page of `collection`; `links_key` where Octavia does not spell it
+    `<collection>_links` (`flavorprofile_links`, `availability_zone_profile_links`)."""
     ctx = context(request)
     query = parse_list_query(
         request.query_params, collection, settings=ctx.settings.api, scope=scope
@@ -99,6 +102,8 @@ def list_response(
     return json_response(
         {
             collection.name: [select_fields(d, query.fields) for d in docs],
-            f"{collection.name}_links": links(request, query, ids, settings=ctx.settings.api),
+            links_key or f"{collection.name}_links": links(
+                request, query, ids, settings=ctx.settings.api
+            ),
         }
     )

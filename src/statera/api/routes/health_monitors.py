@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from statera.api import pagination as p
 from statera.api import views
+from statera.api.auth import authorize, list_scope, owner, parent_owner
 from statera.api.routes.common import (
     context,
     empty_response,
@@ -20,7 +21,7 @@ from statera.api.routes.common import (
 )
 from statera.api.schemas.health_monitors import HealthMonitorRootPOST, HealthMonitorRootPUT
 from statera.api.validation import parse_body
-from statera.db.models import HealthMonitor
+from statera.db.models import HealthMonitor, Pool
 from statera.services import health_monitors as service
 
 router = APIRouter()
@@ -57,8 +58,15 @@ COLLECTION = p.Collection(
 )
 
 
-def _visible(session: Session, hm_id: str) -> Any:
-    return require(views.fetch(session, views.MONITOR_COLUMNS, hm_id), RESOURCE, hm_id)
+def _visible(request: Request, session: Session, hm_id: str, action: str = "get_one") -> Any:
+    row = require(views.fetch(session, views.MONITOR_COLUMNS, hm_id), RESOURCE, hm_id)
+    authorize(request, "healthmonitor", action, project_id=row.project_id, hide_as=(RESOURCE, hm_id))
+    return row
+
+
+def _authorize(request: Request, session: Session, hm_id: str, action: str) -> None:
+    project_id = owner(session, HealthMonitor, hm_id, RESOURCE)
+    authorize(request, "healthmonitor", action, project_id=project_id, hide_as=(RESOURCE, hm_id))
 
 
 @router.get("/lbaas/healthmonitors")
@@ -69,7 +77,10 @@ def list_health_monitors(request: Request) -> Response:
             session,
             COLLECTION,
             view=views.health_monitors,
-            scope=[HealthMonitor.provisioning_status != "DELETED"],
+            scope=[
+                HealthMonitor.provisioning_status != "DELETED",
+                *list_scope(request, "healthmonitor", HealthMonitor.project_id),
+            ],
         )
 
 
@@ -78,6 +89,14 @@ def create_health_monitor(request: Request, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(HealthMonitorRootPOST, raw).healthmonitor
     with ctx.database.write() as session:
+        pool_id = body.pool_id
+        authorize(
+            request,
+            "healthmonitor",
+            "post",
+            project_id=parent_owner(session, Pool, pool_id),
+            hide_as=("Pool", pool_id),
+        )
         hm = service.create(session, settings=ctx.settings, values=body.model_dump())
         session.flush()
         doc = views.health_monitors(
@@ -90,7 +109,7 @@ def create_health_monitor(request: Request, raw: Body) -> Response:
 @router.get("/lbaas/healthmonitors/{hm_id}")
 def show_health_monitor(request: Request, hm_id: str) -> Response:
     with context(request).database.read() as session:
-        row = _visible(session, hm_id)
+        row = _visible(request, session, hm_id)
         return one(request, "healthmonitor", views.health_monitors(session, [row])[0])
 
 
@@ -99,6 +118,7 @@ def update_health_monitor(request: Request, hm_id: str, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(HealthMonitorRootPUT, raw).healthmonitor
     with ctx.database.write() as session:
+        _authorize(request, session, hm_id, "put")
         service.update(
             session,
             settings=ctx.settings,
@@ -117,6 +137,7 @@ def update_health_monitor(request: Request, hm_id: str, raw: Body) -> Response:
 def delete_health_monitor(request: Request, hm_id: str) -> Response:
     ctx = context(request)
     with ctx.database.write() as session:
+        _authorize(request, session, hm_id, "delete")
         service.delete(session, hm_id=hm_id)
     ctx.changed()
     return empty_response(204)

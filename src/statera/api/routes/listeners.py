@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from statera.api import pagination as p
 from statera.api import views
+from statera.api.auth import authorize, list_scope, owner, parent_owner
 from statera.api.routes.common import (
     context,
     empty_response,
@@ -20,7 +21,7 @@ from statera.api.routes.common import (
 )
 from statera.api.schemas.listeners import ListenerRootPOST, ListenerRootPUT
 from statera.api.validation import parse_body
-from statera.db.models import Listener
+from statera.db.models import Listener, LoadBalancer
 from statera.db.queries import load_balancers as lb_queries
 from statera.services import listeners as service
 
@@ -65,8 +66,15 @@ COLLECTION = p.Collection(
 )
 
 
-def _visible(session: Session, listener_id: str) -> Any:
-    return require(views.fetch(session, views.LISTENER_COLUMNS, listener_id), RESOURCE, listener_id)
+def _visible(request: Request, session: Session, listener_id: str, action: str = "get_one") -> Any:
+    row = require(views.fetch(session, views.LISTENER_COLUMNS, listener_id), RESOURCE, listener_id)
+    authorize(request, "listener", action, project_id=row.project_id, hide_as=(RESOURCE, listener_id))
+    return row
+
+
+def _authorize(request: Request, session: Session, listener_id: str, action: str) -> None:
+    project_id = owner(session, Listener, listener_id, RESOURCE)
+    authorize(request, "listener", action, project_id=project_id, hide_as=(RESOURCE, listener_id))
 
 
 @router.get("/lbaas/listeners")
@@ -77,7 +85,10 @@ def list_listeners(request: Request) -> Response:
             session,
             COLLECTION,
             view=views.listeners,
-            scope=[Listener.provisioning_status != "DELETED"],
+            scope=[
+                Listener.provisioning_status != "DELETED",
+                *list_scope(request, "listener", Listener.project_id),
+            ],
         )
 
 
@@ -86,6 +97,14 @@ def create_listener(request: Request, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(ListenerRootPOST, raw).listener
     with ctx.database.write() as session:
+        lb_id = body.loadbalancer_id
+        authorize(
+            request,
+            "listener",
+            "post",
+            project_id=parent_owner(session, LoadBalancer, lb_id),
+            hide_as=("Load Balancer", lb_id),
+        )
         listener = service.create(session, settings=ctx.settings, values=body.model_dump())
         session.flush()
         doc = views.listeners(
@@ -98,7 +117,7 @@ def create_listener(request: Request, raw: Body) -> Response:
 @router.get("/lbaas/listeners/{listener_id}")
 def show_listener(request: Request, listener_id: str) -> Response:
     with context(request).database.read() as session:
-        row = _visible(session, listener_id)
+        row = _visible(request, session, listener_id)
         return one(request, "listener", views.listeners(session, [row])[0])
 
 
@@ -107,6 +126,7 @@ def update_listener(request: Request, listener_id: str, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(ListenerRootPUT, raw).listener
     with ctx.database.write() as session:
+        _authorize(request, session, listener_id, "put")
         service.update(
             session,
             settings=ctx.settings,
@@ -125,6 +145,7 @@ def update_listener(request: Request, listener_id: str, raw: Body) -> Response:
 def delete_listener(request: Request, listener_id: str) -> Response:
     ctx = context(request)
     with ctx.database.write() as session:
+        _authorize(request, session, listener_id, "delete")
         service.delete(session, listener_id=listener_id)
     ctx.changed()
     return empty_response(204)
@@ -133,5 +154,5 @@ def delete_listener(request: Request, listener_id: str) -> Response:
 @router.get("/lbaas/listeners/{listener_id}/stats")
 def listener_stats(request: Request, listener_id: str) -> Response:
     with context(request).database.read() as session:
-        _visible(session, listener_id)
+        _visible(request, session, listener_id, "get_stats")
         return json_response({"stats": lb_queries.listener_stats(session, [listener_id])})

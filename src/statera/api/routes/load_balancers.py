@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from statera.api import pagination as p
 from statera.api import views
+from statera.api.auth import authorize, list_scope, owner, request_context
 from statera.api.routes.common import (
     context,
     empty_response,
     json_response,
     list_response,
     one,
-    project_from_headers,
     read_body,
     require,
 )
@@ -63,8 +63,15 @@ COLLECTION = p.Collection(
 )
 
 
-def _visible(session: Session, lb_id: str) -> Any:
-    return require(views.fetch(session, views.LOAD_BALANCER_COLUMNS, lb_id), RESOURCE, lb_id)
+def _visible(request: Request, session: Session, lb_id: str, action: str) -> Any:
+    row = require(views.fetch(session, views.LOAD_BALANCER_COLUMNS, lb_id), RESOURCE, lb_id)
+    authorize(request, "loadbalancer", action, project_id=row.project_id, hide_as=(RESOURCE, lb_id))
+    return row
+
+
+def _authorize(request: Request, session: Session, lb_id: str, action: str) -> None:
+    project_id = owner(session, LoadBalancer, lb_id, RESOURCE)
+    authorize(request, "loadbalancer", action, project_id=project_id, hide_as=(RESOURCE, lb_id))
 
 
 @router.get("/lbaas/loadbalancers")
@@ -75,7 +82,10 @@ def list_load_balancers(request: Request) -> Response:
             session,
             COLLECTION,
             view=views.load_balancers,
-            scope=[LoadBalancer.provisioning_status != DELETED],
+            scope=[
+                LoadBalancer.provisioning_status != DELETED,
+                *list_scope(request, "loadbalancer", LoadBalancer.project_id),
+            ],
         )
 
 
@@ -85,7 +95,9 @@ def create_load_balancer(request: Request, raw: Body) -> Response:
     body = parse_body(LoadBalancerRootPOST, raw).loadbalancer
     values = body.model_dump()
     project_id = (
-        values.pop("project_id") or values.pop("tenant_id", None) or project_from_headers(request)
+        values.pop("project_id")
+        or values.pop("tenant_id", None)
+        or request_context(request).project_id
     )
     values.pop("tenant_id", None)
     if not project_id:
@@ -95,6 +107,7 @@ def create_load_balancer(request: Request, raw: Body) -> Response:
             f"Invalid input for field/attribute project_id. Value: '{project_id}'. "
             f"Value should have a maximum character requirement of {PROJECT_ID_MAX}"
         )
+    authorize(request, "loadbalancer", "post", project_id=project_id)
     graph = bool(values.get("listeners") or values.get("pools"))
     with ctx.database.write() as session:
         lb = service.create(session, settings=ctx.settings, values=values, project_id=project_id)
@@ -112,7 +125,7 @@ def create_load_balancer(request: Request, raw: Body) -> Response:
 @router.get("/lbaas/loadbalancers/{lb_id}")
 def show_load_balancer(request: Request, lb_id: str) -> Response:
     with context(request).database.read() as session:
-        row = _visible(session, lb_id)
+        row = _visible(request, session, lb_id, "get_one")
         return one(request, "loadbalancer", views.load_balancers(session, [row])[0])
 
 
@@ -121,6 +134,7 @@ def update_load_balancer(request: Request, lb_id: str, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(LoadBalancerRootPUT, raw).loadbalancer
     with ctx.database.write() as session:
+        _authorize(request, session, lb_id, "put")
         service.update(session, lb_id=lb_id, values=body.model_dump(exclude_unset=True))
         session.flush()
         doc = views.load_balancers(
@@ -135,6 +149,7 @@ def delete_load_balancer(request: Request, lb_id: str) -> Response:
     ctx = context(request)
     cascade = p.parse_bool("cascade", request.query_params.get("cascade", "false"))
     with ctx.database.write() as session:
+        _authorize(request, session, lb_id, "delete")
         service.delete(session, lb_id=lb_id, cascade=cascade)
     ctx.changed()
     return empty_response(204)
@@ -144,15 +159,26 @@ def delete_load_balancer(request: Request, lb_id: str) -> Response:
 @router.get("/lbaas/loadbalancers/{lb_id}/statuses")
 def load_balancer_status(request: Request, lb_id: str) -> Response:
     with context(request).database.read() as session:
-        row = _visible(session, lb_id)
+        row = _visible(request, session, lb_id, "get_status")
         return json_response({"statuses": views.status_tree(session, row)})
 
 
 @router.get("/lbaas/loadbalancers/{lb_id}/stats")
 def load_balancer_stats(request: Request, lb_id: str) -> Response:
     with context(request).database.read() as session:
-        _visible(session, lb_id)
+        _visible(request, session, lb_id, "get_stats")
         listener_ids = list(
             session.scalars(select(Listener.id).where(Listener.load_balancer_id == lb_id))
         )
         return json_response({"stats": lb_queries.listener_stats(session, listener_ids)})
+
+
+@router.put("/lbaas/loadbalancers/{lb_id}/failover")
+def failover_load_balancer(request: Request, lb_id: str) -> Response:
+    """Replace the load balancer's amphorae (from ACTIVE or ERROR; 202, no body)."""
+    ctx = context(request)
+    with ctx.database.write() as session:
+        _authorize(request, session, lb_id, "put_failover")
+        service.failover(session, lb_id=lb_id)
+    ctx.changed()
+    return empty_response(202)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from statera.api import pagination as p
 from statera.api import views
+from statera.api.auth import authorize, owner
 from statera.api.routes.common import (
     context,
     empty_response,
@@ -20,7 +21,7 @@ from statera.api.routes.common import (
 )
 from statera.api.schemas.members import MemberRootPOST, MemberRootPUT, MembersRootPUT
 from statera.api.validation import parse_body
-from statera.db.models import Member
+from statera.db.models import Member, Pool
 from statera.domain.errors import NotFound
 from statera.services import members as service
 
@@ -55,12 +56,20 @@ COLLECTION = p.Collection(
 )
 
 
-def _pool(session: Session, pool_id: str) -> Any:
-    return require(views.fetch(session, views.POOL_COLUMNS, pool_id), "Pool", pool_id)
+def _pool(request: Request, session: Session, pool_id: str, action: str) -> Any:
+    """The pool of the URL, after checking `member:<action>` against its project."""
+    row = require(views.fetch(session, views.POOL_COLUMNS, pool_id), "Pool", pool_id)
+    authorize(request, "member", action, project_id=row.project_id, hide_as=("Pool", pool_id))
+    return row
 
 
-def _visible(session: Session, pool_id: str, member_id: str) -> Any:
-    _pool(session, pool_id)
+def _authorize(request: Request, session: Session, pool_id: str, action: str) -> None:
+    project_id = owner(session, Pool, pool_id, "Pool")
+    authorize(request, "member", action, project_id=project_id, hide_as=("Pool", pool_id))
+
+
+def _visible(request: Request, session: Session, pool_id: str, member_id: str) -> Any:
+    _pool(request, session, pool_id, "get_one")
     row = require(views.fetch(session, views.MEMBER_COLUMNS, member_id), RESOURCE, member_id)
     if row.pool_id != pool_id:
         raise NotFound.of(RESOURCE, member_id)
@@ -70,7 +79,7 @@ def _visible(session: Session, pool_id: str, member_id: str) -> Any:
 @router.get("/lbaas/pools/{pool_id}/members")
 def list_members(request: Request, pool_id: str) -> Response:
     with context(request).database.read() as session:
-        _pool(session, pool_id)
+        _pool(request, session, pool_id, "get_all")
         return list_response(
             request,
             session,
@@ -85,6 +94,7 @@ def create_member(request: Request, pool_id: str, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(MemberRootPOST, raw).member
     with ctx.database.write() as session:
+        _authorize(request, session, pool_id, "post")
         member = service.create(
             session, settings=ctx.settings, pool_id=pool_id, values=body.model_dump()
         )
@@ -104,6 +114,7 @@ def batch_update_members(request: Request, pool_id: str, raw: Body) -> Response:
     )
     body = parse_body(MembersRootPUT, raw)
     with ctx.database.write() as session:
+        _authorize(request, session, pool_id, "put")
         changed = service.batch_update(
             session,
             settings=ctx.settings,
@@ -119,7 +130,7 @@ def batch_update_members(request: Request, pool_id: str, raw: Body) -> Response:
 @router.get("/lbaas/pools/{pool_id}/members/{member_id}")
 def show_member(request: Request, pool_id: str, member_id: str) -> Response:
     with context(request).database.read() as session:
-        row = _visible(session, pool_id, member_id)
+        row = _visible(request, session, pool_id, member_id)
         return one(request, "member", views.members(session, [row])[0])
 
 
@@ -128,6 +139,7 @@ def update_member(request: Request, pool_id: str, member_id: str, raw: Body) -> 
     ctx = context(request)
     body = parse_body(MemberRootPUT, raw).member
     with ctx.database.write() as session:
+        _authorize(request, session, pool_id, "put")
         service.update(
             session,
             pool_id=pool_id,
@@ -146,6 +158,7 @@ def update_member(request: Request, pool_id: str, member_id: str, raw: Body) -> 
 def delete_member(request: Request, pool_id: str, member_id: str) -> Response:
     ctx = context(request)
     with ctx.database.write() as session:
+        _authorize(request, session, pool_id, "delete")
         service.delete(session, pool_id=pool_id, member_id=member_id)
     ctx.changed()
     return empty_response(204)

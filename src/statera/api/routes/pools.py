@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from statera.api import pagination as p
 from statera.api import views
+from statera.api.auth import authorize, list_scope, owner, parent_owner
 from statera.api.routes.common import (
     context,
     empty_response,
@@ -21,7 +22,7 @@ from statera.api.routes.common import (
 )
 from statera.api.schemas.pools import PoolRootPOST, PoolRootPUT
 from statera.api.validation import parse_body
-from statera.db.models import HealthMonitor, Pool
+from statera.db.models import HealthMonitor, Listener, LoadBalancer, Pool
 from statera.services import pools as service
 
 router = APIRouter()
@@ -62,8 +63,15 @@ COLLECTION = p.Collection(
 )
 
 
-def _visible(session: Session, pool_id: str) -> Any:
-    return require(views.fetch(session, views.POOL_COLUMNS, pool_id), RESOURCE, pool_id)
+def _visible(request: Request, session: Session, pool_id: str, action: str = "get_one") -> Any:
+    row = require(views.fetch(session, views.POOL_COLUMNS, pool_id), RESOURCE, pool_id)
+    authorize(request, "pool", action, project_id=row.project_id, hide_as=(RESOURCE, pool_id))
+    return row
+
+
+def _authorize(request: Request, session: Session, pool_id: str, action: str) -> None:
+    project_id = owner(session, Pool, pool_id, RESOURCE)
+    authorize(request, "pool", action, project_id=project_id, hide_as=(RESOURCE, pool_id))
 
 
 @router.get("/lbaas/pools")
@@ -74,7 +82,10 @@ def list_pools(request: Request) -> Response:
             session,
             COLLECTION,
             view=views.pools,
-            scope=[Pool.provisioning_status != "DELETED"],
+            scope=[
+                Pool.provisioning_status != "DELETED",
+                *list_scope(request, "pool", Pool.project_id),
+            ],
         )
 
 
@@ -83,6 +94,13 @@ def create_pool(request: Request, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(PoolRootPOST, raw).pool
     with ctx.database.write() as session:
+        if body.listener_id:
+            parent: tuple[str, str] = ("Listener", body.listener_id)
+            project_id = parent_owner(session, Listener, body.listener_id)
+        else:
+            parent = ("Load Balancer", str(body.loadbalancer_id))
+            project_id = parent_owner(session, LoadBalancer, body.loadbalancer_id)
+        authorize(request, "pool", "post", project_id=project_id, hide_as=parent)
         pool = service.create(session, settings=ctx.settings, values=body.model_dump())
         session.flush()
         doc = views.pools(session, [views.fetch_written(session, views.POOL_COLUMNS, pool.id)])[0]
@@ -93,7 +111,7 @@ def create_pool(request: Request, raw: Body) -> Response:
 @router.get("/lbaas/pools/{pool_id}")
 def show_pool(request: Request, pool_id: str) -> Response:
     with context(request).database.read() as session:
-        row = _visible(session, pool_id)
+        row = _visible(request, session, pool_id)
         return one(request, "pool", views.pools(session, [row])[0])
 
 
@@ -102,6 +120,7 @@ def update_pool(request: Request, pool_id: str, raw: Body) -> Response:
     ctx = context(request)
     body = parse_body(PoolRootPUT, raw).pool
     with ctx.database.write() as session:
+        _authorize(request, session, pool_id, "put")
         service.update(
             session,
             settings=ctx.settings,
@@ -118,6 +137,7 @@ def update_pool(request: Request, pool_id: str, raw: Body) -> Response:
 def delete_pool(request: Request, pool_id: str) -> Response:
     ctx = context(request)
     with ctx.database.write() as session:
+        _authorize(request, session, pool_id, "delete")
         service.delete(session, pool_id=pool_id)
     ctx.changed()
     return empty_response(204)

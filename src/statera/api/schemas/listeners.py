@@ -5,9 +5,8 @@ sending Octavia's full attribute set is understood; the service then refuses
 any of them on an HTTP or TCP listener, as Octavia does.
 """
 
-from typing import Any
-
 from statera.api.schemas.base import Body
+from statera.api.schemas.l7policies import L7PolicySingleCreate
 from statera.api.schemas.pools import PoolSingleCreate
 from statera.api.schemas.types import (
     AlpnProtocols,
@@ -65,7 +64,7 @@ class ListenerSingleCreate(_Fields):
     protocol: ListenerProtocolName
     protocol_port: Port
     default_pool: PoolSingleCreate | None = None
-    l7policies: list[dict[str, Any]] | None = None
+    l7policies: list[L7PolicySingleCreate] | None = None
 
 
 class ListenerPOST(ListenerSingleCreate):

@@ -132,6 +132,14 @@ def _int_range(lo: int, hi: int) -> Any:
     return Field(ge=lo, le=hi)
 
 
+def _int_from_text(value: Any) -> Any:
+    """WSME's IntegerType also takes a numeric string (python-octaviaclient sends
+    `connection_limit` as one)."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,10}", value.strip()):
+        return int(value)
+    return value
+
+
 def _http_version(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         wrong_type(float, value)
@@ -164,7 +172,7 @@ Uuid = Annotated[str, AfterValidator(_uuid)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
 Port = Annotated[int, _int_range(1, 65535)]
 Weight = Annotated[int, _int_range(0, 256)]
-ConnectionLimit = Annotated[int, _int_range(-1, MAX_INT32)]
+ConnectionLimit = Annotated[int, BeforeValidator(_int_from_text), _int_range(-1, MAX_INT32)]
 TimeoutMs = Annotated[int, _int_range(0, MAX_TIMEOUT_MS)]
 Seconds = Annotated[int, _int_range(0, MAX_INT32)]
 Retries = Annotated[int, _int_range(1, 10)]
