@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from statera.db.models import (
@@ -43,14 +44,20 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds")
 
 
+@cache
+def _by_id(columns: Columns) -> Select[Any]:
+    # Built once per column list: SQLAlchemy then reuses its cache key and compiled form.
+    return select(*columns).where(columns[0] == bindparam("object_id"))
+
+
 def fetch(session: Session, columns: Columns, object_id: str) -> DbRow | None:
     """One object's row (any status); `columns[0]` is the id column."""
-    return session.connection().execute(select(*columns).where(columns[0] == object_id)).first()
+    return session.connection().execute(_by_id(columns), {"object_id": object_id}).first()
 
 
 def fetch_written(session: Session, columns: Columns, object_id: str) -> DbRow:
     """The row of an object this transaction has just written (so it exists)."""
-    return session.connection().execute(select(*columns).where(columns[0] == object_id)).one()
+    return session.connection().execute(_by_id(columns), {"object_id": object_id}).one()
 
 
 def fetch_all(session: Session, columns: Columns, *conditions: Any) -> Sequence[DbRow]:
