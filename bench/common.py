@@ -7,7 +7,6 @@ root as root: `.venv/bin/python -m bench.provision` (see README, Performance).
 from __future__ import annotations
 
 import re
-import statistics
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,10 +25,6 @@ def percentile(values: Sequence[float], p: float) -> float:
     k = (len(ordered) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
 
 
 def full_lb_body(
