@@ -4,7 +4,9 @@ Starts `statera up` on SQLite with `[controller_worker] amphora_driver =
 amphora_noop_driver`, `compute_driver = compute_noop_driver`, `network_driver =
 network_noop_driver`, fills it with load balancers, and measures with wrk:
 GET /v2/lbaas/loadbalancers with 100 and with 1000 load balancers stored (page
-of up to 1000), GET of one, and POST latency (sequential, client-side).
+of up to 1000) and GET of one, each with the response cache (repeated reads of
+an unchanged database) and without it (`response_cache_entries = 0`), and POST
+latency (sequential, client-side).
 For comparison, Octavia 19's API measured on this machine kind (gunicorn, one
 worker, MariaDB): list of 100 ≈ 20 req/s, show ≈ 60-75 req/s, POST p50 ≈ 33-42 ms.
 
@@ -20,9 +22,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import Stack, percentile, wait_for, wrk
+from bench.common import Stack, WrkResult, percentile, wait_for, wrk
 
 OCTAVIA = {"list100": 20.0, "show": 67.5, "post_p50_ms": 37.5}
+LIST = "/v2/lbaas/loadbalancers"
+CACHE_OFF = "response_cache_entries = 0\n"
 
 
 def fill(stack: Stack, upto: int) -> str:
@@ -36,6 +40,22 @@ def fill(stack: Stack, upto: int) -> str:
         r.raise_for_status()
         last = r.json()["loadbalancer"]["id"]
     return last
+
+
+def restart(stack: Stack, *, cache: bool) -> None:
+    """Restart `statera up` with the response cache on or off (same database)."""
+    stack.stop()
+    text = stack.config.read_text().replace(CACHE_OFF, "")
+    if not cache:
+        text = text.replace("[api_settings]\n", "[api_settings]\n" + CACHE_OFF)
+    stack.config.write_text(text)
+    stack.start()
+
+
+def measure(stack: Stack, label: str, path: str, seconds: int) -> WrkResult:
+    result = wrk(f"{stack.base}{path}", seconds=seconds, connections=8)
+    assert result.failed == 0, f"{label}: {result.failed} failed requests"
+    return result
 
 
 def main() -> None:
@@ -52,66 +72,69 @@ def main() -> None:
     )
     try:
         stack.start()
-        base = stack.base
-        # POST latency first (on an empty-ish database), sequential, client-side.
-        post_ms: list[float] = []
-        with httpx.Client(base_url=base, headers={"X-Project-Id": "bench"}) as c:
-            for i in range(args.posts):
-                body = {"loadbalancer": {"name": f"p-{i}", "vip_subnet_id": "private-subnet"}}
-                t0 = time.perf_counter()
-                r = c.post("/v2/lbaas/loadbalancers", json=body)
-                post_ms.append((time.perf_counter() - t0) * 1000)
-                assert r.status_code == 201, r.text
-            # Delete them again so the list sizes below are exact.
-            for lb in c.get("/v2/lbaas/loadbalancers").json()["loadbalancers"]:
-                wait_for(
-                    lambda lb=lb: (
-                        c.get(f"/v2/lbaas/loadbalancers/{lb['id']}").json()["loadbalancer"][
-                            "provisioning_status"
-                        ]
-                        == "ACTIVE"
-                    ),
-                    timeout_s=30,
-                )
-                c.delete(f"/v2/lbaas/loadbalancers/{lb['id']}")
-            wait_for(
-                lambda: c.get("/v2/lbaas/loadbalancers").json()["loadbalancers"] == [],
-                timeout_s=60,
-            )
-        results = {}
+        post_ms = post_latencies(stack, args.posts)
+        results: dict[tuple[str, bool], WrkResult] = {}
         one = fill(stack, 100)
-        results["list100"] = wrk(
-            f"{base}/v2/lbaas/loadbalancers", seconds=args.seconds, connections=8
-        )
-        results["show"] = wrk(
-            f"{base}/v2/lbaas/loadbalancers/{one}", seconds=args.seconds, connections=8
-        )
+        for cache in (True, False):
+            restart(stack, cache=cache)
+            results["list100", cache] = measure(stack, "list100", LIST, args.seconds)
+            results["show", cache] = measure(stack, "show", f"{LIST}/{one}", args.seconds)
         fill(stack, 1000)
-        results["list1000"] = wrk(
-            f"{base}/v2/lbaas/loadbalancers", seconds=args.seconds, connections=8
-        )
-        print(
-            "bench/api: one `statera up` process, SQLite, noop drivers, wrk 1 thread 8 connections"
-        )
-        for key, label in (
-            ("list100", "GET /v2/lbaas/loadbalancers (100 stored)"),
-            ("list1000", "GET /v2/lbaas/loadbalancers (1000 stored)"),
-            ("show", "GET /v2/lbaas/loadbalancers/{id}"),
-        ):
-            r = results[key]
+        for cache in (False, True):
+            restart(stack, cache=cache)
+            results["list1000", cache] = measure(stack, "list1000", LIST, args.seconds)
+        report(results, post_ms)
+    finally:
+        stack.close()
+
+
+def post_latencies(stack: Stack, posts: int) -> list[float]:
+    """Sequential POSTs on an empty database, client-side latency; then delete them again."""
+    post_ms: list[float] = []
+    with httpx.Client(base_url=stack.base, headers={"X-Project-Id": "bench"}) as c:
+        for i in range(posts):
+            body = {"loadbalancer": {"name": f"p-{i}", "vip_subnet_id": "private-subnet"}}
+            t0 = time.perf_counter()
+            r = c.post(LIST, json=body)
+            post_ms.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 201, r.text
+        # Delete them again so the list sizes below are exact.
+        for lb in c.get(LIST).json()["loadbalancers"]:
+            wait_for(
+                lambda lb=lb: (
+                    c.get(f"{LIST}/{lb['id']}").json()["loadbalancer"]["provisioning_status"]
+                    == "ACTIVE"
+                ),
+                timeout_s=30,
+            )
+            c.delete(f"{LIST}/{lb['id']}")
+        wait_for(lambda: c.get(LIST).json()["loadbalancers"] == [], timeout_s=60)
+    return post_ms
+
+
+def report(results: dict[tuple[str, bool], WrkResult], post_ms: list[float]) -> None:
+    print("bench/api: one `statera up` process, SQLite, noop drivers, wrk 1 thread 8 connections")
+    print("  cached: repeated GETs answered from the response cache (database unchanged);")
+    print("  uncached: [api_settings] response_cache_entries = 0 (every GET reads the database)")
+    for key, label in (
+        ("list100", "GET /v2/lbaas/loadbalancers (100 stored)"),
+        ("list1000", "GET /v2/lbaas/loadbalancers (1000 stored)"),
+        ("show", "GET /v2/lbaas/loadbalancers/{id}"),
+    ):
+        for cache in (True, False):
+            r = results[key, cache]
             ref = OCTAVIA.get(key)
             extra = f"   Octavia 19 ≈ {ref:.0f} req/s: x{r.requests_per_s / ref:.0f}" if ref else ""
             print(
-                f"  {label:<44} {r.requests_per_s:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  failed {r.failed}{extra}"
+                f"  {label:<42} {'cached' if cache else 'uncached':<9}"
+                f"{r.requests_per_s:7.0f} req/s  p50 {r.p50_ms:6.2f} ms  p95 {r.p95_ms:6.2f} ms{extra}"
             )
-        p50, p95 = percentile(post_ms, 50), percentile(post_ms, 95)
-        print(
-            f"  {'POST /v2/lbaas/loadbalancers (sequential)':<44} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms"
-            f"   Octavia 19 p50 ≈ 33-42 ms: x{OCTAVIA['post_p50_ms'] / p50:.1f}"
-        )
-        print("  targets: list of 100 >= 1000 req/s, POST p50 <= 10 ms")
-    finally:
-        stack.close()
+    p50, p95 = percentile(post_ms, 50), percentile(post_ms, 95)
+    print(
+        f"  {'POST /v2/lbaas/loadbalancers (sequential)':<51} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms"
+        f"   Octavia 19 p50 ≈ 33-42 ms: x{OCTAVIA['post_p50_ms'] / p50:.1f}"
+    )
+    print("  targets: list of 100 >= 1000 req/s, POST p50 <= 10 ms")
 
 
 if __name__ == "__main__":

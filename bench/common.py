@@ -66,15 +66,16 @@ class WrkResult:
     non_2xx: int
     socket_errors: int
     p50_ms: float
+    p95_ms: float = float("nan")
+    p99_ms: float = float("nan")
 
     @property
     def failed(self) -> int:
         return self.non_2xx + self.socket_errors
 
 
-def _ms(text: str) -> float:
-    value, unit = float(re.match(r"[\d.]+", text).group()), re.sub(r"[\d.]+", "", text)  # type: ignore[union-attr]
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}.get(unit, 1.0)
+LATENCY_SCRIPT = Path(__file__).with_name("latency.lua")
+"""wrk prints p50/75/90/99 only; this script prints p50, p95 and p99 in microseconds."""
 
 
 def wrk(
@@ -97,6 +98,7 @@ def wrk(
     ]
     if close:
         cmd += ["-H", "Connection: close"]
+    cmd += ["-s", str(LATENCY_SCRIPT)]
     cmd.append(url)
     if namespace:
         cmd = ["ip", "netns", "exec", namespace, *cmd]
@@ -105,13 +107,16 @@ def wrk(
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    p50 = re.search(r"50%\s+(\S+)", out)
+    exact = re.search(r"statera-latency-us p50=(\d+) p95=(\d+) p99=(\d+)", out)
+    p50, p95, p99 = (int(x) / 1000 for x in exact.groups()) if exact else (float("nan"),) * 3
     return WrkResult(
         requests_per_s=rps,
         requests=total,
         non_2xx=int(non2xx.group(1)) if non2xx else 0,
         socket_errors=sum(int(x) for x in sock.groups()) if sock else 0,
-        p50_ms=_ms(p50.group(1)) if p50 else float("nan"),
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
     )
 
 

@@ -83,6 +83,8 @@ class ApiSettings(_Group):
     """noauth: project of a new load balancer when neither the body nor X-Project-Id names one."""
     token_file: str = ""
     """tokens: YAML or JSON file of sha256(token) -> project_id, user_id, roles; re-read when it changes."""
+    response_cache_entries: int = Field(256, ge=0)
+    """GET answers kept while the database is unchanged (SQLite; 0 turns the cache off)."""
     pagination_max_limit: int = Field(1000, ge=1)
     """Largest page a list call returns, whatever `limit` asks."""
     api_base_uri: str = ""
@@ -301,7 +303,9 @@ PASS_THROUGH_SECTIONS = ("keystone_authtoken",)
 
 PROVIDER_DRIVERS = frozenset({"amphora", "octavia"})
 """Provider names this release can drive (`octavia` is Octavia's deprecated alias of `amphora`)."""
-_PROVIDER_ITEM_RE = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^,'\"]*))\s*(?:,|$)")
+_PROVIDER_ITEM_RE = re.compile(
+    r"\s*([A-Za-z0-9_.-]+)\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([^,'\"]*))\s*(?:,|$)"
+)
 
 
 def parse_provider_drivers(value: str) -> dict[str, str]:
@@ -344,9 +348,7 @@ def _build(section: str, model: type[_Group], values: dict[str, Any]) -> Any:
         key = ".".join(str(p) for p in err["loc"]) or "?"
         if err["type"] == "extra_forbidden":
             raise SettingsError(f"[{section}] {key}: unknown option") from None
-        raise SettingsError(
-            f"[{section}] {key} = {values.get(key)!r}: {err['msg']}"
-        ) from None
+        raise SettingsError(f"[{section}] {key} = {values.get(key)!r}: {err['msg']}") from None
 
 
 def _network(name: str, values: dict[str, str], prefix: str) -> NetworkSettings:
@@ -354,8 +356,14 @@ def _network(name: str, values: dict[str, str], prefix: str) -> NetworkSettings:
     if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
         raise SettingsError(f"[{section}]: network names use 1-64 of A-Z a-z 0-9 _ . -")
     allowed = {
-        "cidr", "gateway", "bridge", "id", "subnet_id", "subnet_name",
-        "allocation_pool_start", "allocation_pool_end",
+        "cidr",
+        "gateway",
+        "bridge",
+        "id",
+        "subnet_id",
+        "subnet_name",
+        "allocation_pool_start",
+        "allocation_pool_end",
     }
     for key in values:
         if key not in allowed:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from statera.db.functions import iso_seconds
 from statera.db.models import (
     HealthMonitor,
     L7Policy,
@@ -30,7 +31,7 @@ from statera.db.models import (
     Pool,
 )
 from statera.db.queries import tags as tag_queries
-from statera.db.queries.relations import ids_by_parent
+from statera.db.queries.relations import TAGS, Relation, children
 
 Columns = tuple[InstrumentedAttribute[Any], ...]
 DbRow = Any
@@ -38,6 +39,11 @@ DbRow = Any
 
 _NO_TAGS: list[str] = []
 _NO_IDS: list[str] = []
+
+
+def _iso(column: InstrumentedAttribute[Any]) -> Any:
+    """A timestamp column, selected as Octavia's text (formatted by the database)."""
+    return iso_seconds(column).label(column.key)
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -79,8 +85,8 @@ LOAD_BALANCER_COLUMNS: Columns = (
     LoadBalancer.operating_status,
     LoadBalancer.enabled,
     LoadBalancer.project_id,
-    LoadBalancer.created_at,
-    LoadBalancer.updated_at,
+    _iso(LoadBalancer.created_at),
+    _iso(LoadBalancer.updated_at),
     LoadBalancer.vip_address,
     LoadBalancer.vip_port_id,
     LoadBalancer.vip_subnet_id,
@@ -92,6 +98,13 @@ LOAD_BALANCER_COLUMNS: Columns = (
 )
 
 
+_LB_CHILDREN = (
+    Relation(Listener.load_balancer_id, Listener.id, Listener.created_at),
+    Relation(Pool.load_balancer_id, Pool.id, Pool.created_at),
+    TAGS,
+)
+
+
 def load_balancers(
     session: Session,
     rows: Sequence[DbRow],
@@ -100,24 +113,11 @@ def load_balancers(
     pools: dict[str, list[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Load balancers with `[{id}]` children, or with the given expanded children."""
-    ids = [r[0] for r in rows]
+    listener_ids, pool_ids, tags = children(session, [r[0] for r in rows], _LB_CHILDREN)
     if listeners is None:
-        listeners = _id_dicts(
-            ids_by_parent(
-                session,
-                Listener.load_balancer_id,
-                Listener.id,
-                ids,
-                order_by=(Listener.created_at, Listener.id),
-            )
-        )
+        listeners = _id_dicts(listener_ids)
     if pools is None:
-        pools = _id_dicts(
-            ids_by_parent(
-                session, Pool.load_balancer_id, Pool.id, ids, order_by=(Pool.created_at, Pool.id)
-            )
-        )
-    tags = tag_queries.by_resource(session, ids)
+        pools = _id_dicts(pool_ids)
     out = []
     for (
         id_,
@@ -148,8 +148,8 @@ def load_balancers(
                 "admin_state_up": enabled,
                 "project_id": project_id,
                 "tenant_id": project_id,
-                "created_at": timestamp(created_at),
-                "updated_at": timestamp(updated_at),
+                "created_at": created_at,
+                "updated_at": updated_at,
                 "vip_address": vip_address,
                 "vip_port_id": vip_port_id,
                 "vip_subnet_id": vip_subnet_id,
@@ -201,8 +201,8 @@ LISTENER_COLUMNS: Columns = (
     Listener.project_id,
     Listener.default_pool_id,
     Listener.insert_headers,
-    Listener.created_at,
-    Listener.updated_at,
+    _iso(Listener.created_at),
+    _iso(Listener.updated_at),
     Listener.load_balancer_id,
     Listener.timeout_client_data,
     Listener.timeout_member_connect,
@@ -260,8 +260,8 @@ def listeners(
             "default_pool_id": default_pool_id,
             "l7policies": policies.get(id_, _NO_IDS),
             "insert_headers": insert_headers or {},
-            "created_at": timestamp(created_at),
-            "updated_at": timestamp(updated_at),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "loadbalancers": [{"id": load_balancer_id}],
             "timeout_client_data": timeout_client_data,
             "timeout_member_connect": timeout_member_connect,
@@ -299,24 +299,24 @@ POOL_COLUMNS: Columns = (
     Pool.session_persistence,
     Pool.project_id,
     Pool.load_balancer_id,
-    Pool.created_at,
-    Pool.updated_at,
+    _iso(Pool.created_at),
+    _iso(Pool.updated_at),
     Pool.tls_enabled,
 )
 SESSION_PERSISTENCE_KEYS = ("type", "cookie_name", "persistence_timeout", "persistence_granularity")
 
 
+_POOL_CHILDREN = (
+    Relation(Listener.default_pool_id, Listener.id, Listener.created_at),
+    Relation(HealthMonitor.pool_id, HealthMonitor.id),
+    Relation(Member.pool_id, Member.id, Member.created_at),
+    TAGS,
+)
+
+
 def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> list[dict[str, Any]]:
     ids = [r[0] for r in rows]
-    listener_ids = ids_by_parent(
-        session,
-        Listener.default_pool_id,
-        Listener.id,
-        ids,
-        order_by=(Listener.created_at, Listener.id),
-    )
-    monitor_ids = ids_by_parent(session, HealthMonitor.pool_id, HealthMonitor.id, ids)
-    tags = tag_queries.by_resource(session, ids)
+    listener_ids, monitor_ids, member_ids, tags = children(session, ids, _POOL_CHILDREN)
     member_docs: dict[str, list[Any]] = {}
     monitor_docs: dict[str, dict[str, Any]] = {}
     if full:
@@ -329,11 +329,7 @@ def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> lis
         ):
             monitor_docs[row.pool_id] = monitor_doc
     else:
-        member_docs = _id_dicts(
-            ids_by_parent(
-                session, Member.pool_id, Member.id, ids, order_by=(Member.created_at, Member.id)
-            )
-        )
+        member_docs = _id_dicts(member_ids)
     out = []
     for (
         id_,
@@ -368,8 +364,8 @@ def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> lis
             "tenant_id": project_id,
             "loadbalancers": [{"id": load_balancer_id}],
             "listeners": [{"id": i} for i in listener_ids.get(id_, _NO_IDS)],
-            "created_at": timestamp(created_at),
-            "updated_at": timestamp(updated_at),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "healthmonitor_id": monitor[0] if monitor else None,
             "members": member_docs.get(id_, _NO_IDS),
             "tags": tags.get(id_, _NO_TAGS),
@@ -402,8 +398,8 @@ MEMBER_COLUMNS: Columns = (
     Member.backup,
     Member.subnet_id,
     Member.project_id,
-    Member.created_at,
-    Member.updated_at,
+    _iso(Member.created_at),
+    _iso(Member.updated_at),
     Member.monitor_address,
     Member.monitor_port,
     Member.pool_id,
@@ -426,8 +422,8 @@ def members(session: Session, rows: Sequence[DbRow]) -> list[dict[str, Any]]:
             "subnet_id": subnet_id,
             "project_id": project_id,
             "tenant_id": project_id,
-            "created_at": timestamp(created_at),
-            "updated_at": timestamp(updated_at),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "monitor_address": monitor_address,
             "monitor_port": monitor_port,
             "tags": tags.get(id_, _NO_TAGS),
@@ -472,8 +468,8 @@ MONITOR_COLUMNS: Columns = (
     HealthMonitor.pool_id,
     HealthMonitor.provisioning_status,
     HealthMonitor.operating_status,
-    HealthMonitor.created_at,
-    HealthMonitor.updated_at,
+    _iso(HealthMonitor.created_at),
+    _iso(HealthMonitor.updated_at),
     HealthMonitor.http_version,
     HealthMonitor.domain_name,
 )
@@ -522,8 +518,8 @@ def health_monitors(
             "pools": [{"id": pool_id}],
             "provisioning_status": provisioning_status,
             "operating_status": operating_status,
-            "created_at": timestamp(created_at),
-            "updated_at": timestamp(updated_at),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "tags": tags.get(id_, _NO_TAGS),
             "http_version": http_version,
             "domain_name": domain_name,
@@ -551,8 +547,8 @@ L7POLICY_COLUMNS: Columns = (
     L7Policy.redirect_prefix,
     L7Policy.redirect_http_code,
     L7Policy.position,
-    L7Policy.created_at,
-    L7Policy.updated_at,
+    _iso(L7Policy.created_at),
+    _iso(L7Policy.updated_at),
 )
 
 
@@ -578,22 +574,21 @@ def _listener_policies(
     return out
 
 
+_L7POLICY_CHILDREN = (Relation(L7Rule.l7policy_id, L7Rule.id, L7Rule.created_at), TAGS)
+
+
 def l7policies(
     session: Session, rows: Sequence[DbRow], *, full: bool = False
 ) -> list[dict[str, Any]]:
     ids = [r[0] for r in rows]
-    tags = tag_queries.by_resource(session, ids)
+    rule_ids, tags = children(session, ids, _L7POLICY_CHILDREN)
     rule_docs: dict[str, list[Any]] = {}
     if full:
         rule_rows = fetch_all(session, L7RULE_COLUMNS, L7Rule.l7policy_id.in_(ids))
         for rule_doc, row in zip(l7rules(session, rule_rows), rule_rows, strict=True):
             rule_docs.setdefault(row.l7policy_id, []).append(rule_doc)
     else:
-        rule_docs = _id_dicts(
-            ids_by_parent(
-                session, L7Rule.l7policy_id, L7Rule.id, ids, order_by=(L7Rule.created_at, L7Rule.id)
-            )
-        )
+        rule_docs = _id_dicts(rule_ids)
     out = []
     for (
         id_,
@@ -630,8 +625,8 @@ def l7policies(
             "redirect_http_code": redirect_http_code,
             "position": position,
             "rules": rule_docs.get(id_, _NO_IDS),
-            "created_at": timestamp(created_at),
-            "updated_at": timestamp(updated_at),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "tags": tags.get(id_, _NO_TAGS),
         }
         out.append(doc)
@@ -649,8 +644,8 @@ L7RULE_COLUMNS: Columns = (
     L7Rule.operating_status,
     L7Rule.enabled,
     L7Rule.project_id,
-    L7Rule.created_at,
-    L7Rule.updated_at,
+    _iso(L7Rule.created_at),
+    _iso(L7Rule.updated_at),
     L7Rule.l7policy_id,
 )
 
@@ -670,8 +665,8 @@ def l7rules(session: Session, rows: Sequence[DbRow]) -> list[dict[str, Any]]:
             "admin_state_up": enabled,
             "project_id": project_id,
             "tenant_id": project_id,
-            "created_at": timestamp(created_at),
-            "updated_at": timestamp(updated_at),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "tags": tags.get(id_, _NO_TAGS),
         }
         for (

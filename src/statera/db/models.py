@@ -69,11 +69,15 @@ class LoadBalancer(Base):
     )
     amphorae: Mapped[list["Amphora"]] = relationship(back_populates="load_balancer")
 
-    __table_args__ = (Index("ix_load_balancer_work", "applied_generation", "generation"),)
+    __table_args__ = (
+        Index("ix_load_balancer_work", "applied_generation", "generation"),
+        Index("ix_load_balancer_list", "created_at", "id"),
+    )
 
 
 class Listener(Base):
     __tablename__ = "listener"
+    __table_args__ = (Index("ix_listener_list", "created_at", "id"),)
 
     id: Mapped[uuid_pk]
     project_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -107,6 +111,7 @@ class Listener(Base):
 
 class Pool(Base):
     __tablename__ = "pool"
+    __table_args__ = (Index("ix_pool_list", "created_at", "id"),)
 
     id: Mapped[uuid_pk]
     project_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -157,11 +162,15 @@ class Member(Base):
 
     pool: Mapped[Pool] = relationship(back_populates="members")
 
-    __table_args__ = (UniqueConstraint("pool_id", "address", "protocol_port"),)
+    __table_args__ = (
+        UniqueConstraint("pool_id", "address", "protocol_port"),
+        Index("ix_member_list", "pool_id", "created_at", "id"),
+    )
 
 
 class HealthMonitor(Base):
     __tablename__ = "health_monitor"
+    __table_args__ = (Index("ix_health_monitor_list", "created_at", "id"),)
 
     id: Mapped[uuid_pk]
     project_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -264,6 +273,7 @@ class ListenerStatistics(Base):
 
 class L7Policy(Base):
     __tablename__ = "l7policy"
+    __table_args__ = (Index("ix_l7policy_list", "created_at", "id"),)
 
     id: Mapped[uuid_pk]
     project_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -289,6 +299,7 @@ class L7Policy(Base):
 
 class L7Rule(Base):
     __tablename__ = "l7rule"
+    __table_args__ = (Index("ix_l7rule_list", "created_at", "id"),)
 
     id: Mapped[uuid_pk]
     project_id: Mapped[str | None] = mapped_column(String(36), index=True)

@@ -6,6 +6,8 @@ database instead of failing with "database is locked". PostgreSQL uses row
 locks (`SELECT ... FOR UPDATE`) where the code asks for them.
 """
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +62,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        database = self.engine.url.database if self.is_sqlite else None
+        self._marker_path = database if database and database != ":memory:" else None
+        self._marker_conn: sqlite3.Connection | None = None
+        self._marker_lock = threading.Lock()
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         # Readers unpack rows by position or by name, never by column object, so the
         # per-execution re-keying of a cached statement's result map (costly for wide
@@ -86,5 +92,35 @@ class Database:
             finally:
                 session.rollback()
 
+    def change_marker(self) -> int | None:
+        """A number that changes whenever anything commits to the database; None if unknown.
+
+        On SQLite it is `PRAGMA data_version` of a connection of its own that
+        never writes: SQLite changes that value whenever another connection
+        (of this process or any other) commits. Read it before a read
+        transaction starts and the data read is at least as new as the marker,
+        so a result stored under a marker is never older than it. PostgreSQL
+        has no such counter: None (callers then do not cache).
+        """
+        if self._marker_path is None:
+            return None
+        with self._marker_lock:
+            try:
+                if self._marker_conn is None:
+                    self._marker_conn = sqlite3.connect(
+                        f"{Path(self._marker_path).resolve().as_uri()}?mode=ro",
+                        uri=True,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                value = self._marker_conn.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:  # no database file yet: nothing to vouch for
+                return None
+        return int(value)
+
     def dispose(self) -> None:
+        with self._marker_lock:
+            if self._marker_conn is not None:
+                self._marker_conn.close()
+                self._marker_conn = None
         self.engine.dispose()

@@ -13,7 +13,8 @@ balancer DELETED.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Mapping, Sequence
+import socket
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -81,9 +82,17 @@ def _pool_range(net: NetworkSettings) -> tuple[int, int]:
 def _bottom_up(net: NetworkSettings) -> Iterator[str]:
     start, end = _pool_range(net)
     gateway = int(ipaddress.ip_address(net.gateway))
+    # A VIP allocation walks past every taken address below the first free one;
+    # for IPv4 inet_ntoa is ~20 times faster than str(ipaddress.ip_address(...))
+    # and spells addresses the same way.
+    text: Callable[[int], str] = (
+        (lambda v: socket.inet_ntoa(v.to_bytes(4, "big")))
+        if net.network.version == 4
+        else (lambda v: str(ipaddress.ip_address(v)))
+    )
     for value in range(start, end + 1):
         if value != gateway:
-            yield str(ipaddress.ip_address(value))
+            yield text(value)
 
 
 def allocate_vip(

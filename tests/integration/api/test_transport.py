@@ -101,6 +101,11 @@ def test_unexpected_error_is_a_logged_500_fault(
     client: Any, app: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken:
+        is_sqlite = True
+
+        def change_marker(self) -> None:
+            return None
+
         def read(self) -> None:
             raise RuntimeError("secret internals")
 

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from statera.api import pagination as p
 from statera.api import views
 from statera.api.auth import authorize
-from statera.api.routes.common import context, empty_response, json_response, list_response, one
+from statera.api.routes.common import (
+    context,
+    empty_response,
+    json_response,
+    list_response,
+    one,
+    reads,
+)
 from statera.db.models import Amphora, Listener, ListenerStatistics
 from statera.domain.enums import AmphoraStatus
 from statera.domain.errors import NotFound
@@ -142,6 +149,7 @@ def _visible(session: Session, amphora_id: str) -> Any:
 
 
 @router.get("/octavia/amphorae")
+@reads
 def list_amphorae(request: Request) -> Response:
     authorize(request, "amphora", "get_all", project_id=None)
     with context(request).database.read() as session:
@@ -151,6 +159,7 @@ def list_amphorae(request: Request) -> Response:
 
 
 @router.get("/octavia/amphorae/{amphora_id}")
+@reads
 def show_amphora(request: Request, amphora_id: str) -> Response:
     authorize(request, "amphora", "get_one", project_id=None)
     with context(request).database.read() as session:
@@ -159,6 +168,7 @@ def show_amphora(request: Request, amphora_id: str) -> Response:
 
 
 @router.get("/octavia/amphorae/{amphora_id}/stats")
+@reads
 def amphora_stats(request: Request, amphora_id: str) -> Response:
     authorize(request, "amphora", "get_stats", project_id=None)
     with context(request).database.read() as session:

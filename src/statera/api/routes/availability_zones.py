@@ -23,6 +23,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
 )
 from statera.api.schemas.flavors import (
     AvailabilityZoneProfileRootPOST,
@@ -107,6 +108,7 @@ def _row(session: Session, columns: views.Columns, resource: str, key: str) -> A
 
 
 @router.get("/lbaas/availabilityzoneprofiles")
+@reads
 def list_az_profiles(request: Request) -> Response:
     authorize(request, "availability-zone-profile", "get_all", project_id=None)
     with context(request).database.read() as session:
@@ -133,6 +135,7 @@ def create_az_profile(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/availabilityzoneprofiles/{profile_id}")
+@reads
 def show_az_profile(request: Request, profile_id: str) -> Response:
     authorize(request, "availability-zone-profile", "get_one", project_id=None)
     with context(request).database.read() as session:
@@ -170,6 +173,7 @@ def delete_az_profile(request: Request, profile_id: str) -> Response:
 
 
 @router.get("/lbaas/availabilityzones")
+@reads
 def list_zones(request: Request) -> Response:
     authorize(request, "availability-zone", "get_all", project_id=None)
     with context(request).database.read() as session:
@@ -189,6 +193,7 @@ def create_zone(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/availabilityzones/{name}")
+@reads
 def show_zone(request: Request, name: str) -> Response:
     authorize(request, "availability-zone", "get_one", project_id=None)
     with context(request).database.read() as session:

@@ -1,14 +1,18 @@
 """What every route shares: the app's context, the body reader, JSON responses, lists.
 
-Handlers are plain `def` functions (FastAPI runs them in its thread pool,
-since the database calls block); only reading the body is async, done by the
-`read_body` dependency before the handler runs.
+Handlers are plain `def` functions, since the database calls block. Writers
+run in FastAPI's thread pool; readers are wrapped in `@reads`, which runs them
+on the event loop when the database is SQLite (a WAL read is a few page-cache
+lookups and never waits for a writer, so the thread hop would cost more than
+the query) and in the thread pool otherwise. Only reading the body is async,
+done by the `read_body` dependency before the handler runs.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +20,12 @@ import orjson
 from fastapi import Request, Response
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from statera.api.auth import request_context
 from statera.api.middleware import MAX_BODY_BYTES
 from statera.api.pagination import Collection, links, parse_fields, parse_list_query, select_fields
+from statera.api.response_cache import ResponseCache
 from statera.db.queries.listing import fetch_page
 from statera.db.session import Database
 from statera.domain.errors import InvalidSpec, NotFound
@@ -32,6 +39,8 @@ class ApiContext:
     settings: Settings
     database: Database
     on_change: Callable[[], None]
+    responses: ResponseCache | None = None
+    """Answers of `@reads` handlers while the database is unchanged (SQLite only)."""
 
     def changed(self) -> None:
         """Tell the in-process controller (if any) that a write was committed."""
@@ -45,6 +54,43 @@ def context(request: Request) -> ApiContext:
     ctx = request.app.state.statera
     assert isinstance(ctx, ApiContext)
     return ctx
+
+
+def reads(handler: Callable[..., Response]) -> Callable[..., Awaitable[Response]]:
+    """A read-only handler as an async endpoint: inline on SQLite, in the thread pool otherwise.
+
+    The handler must only read the database (no network calls, no writes)
+    and its answer must depend on nothing but the database, the URL and the
+    caller's identity: on SQLite a 200 answer is kept in the app's
+    `ResponseCache` and given again until anything commits.
+    FastAPI passes the parameters by keyword and reads the signature through
+    `functools.wraps`.
+    """
+
+    @functools.wraps(handler)
+    async def endpoint(**kwargs: Any) -> Response:
+        request: Request = kwargs["request"]
+        ctx = context(request)
+        if not ctx.database.is_sqlite:
+            return await run_in_threadpool(handler, **kwargs)
+        marker = ctx.database.change_marker() if ctx.responses is not None else None
+        if ctx.responses is None or marker is None:
+            return handler(**kwargs)
+        key = (
+            request.scope["path"],
+            request.scope["query_string"],
+            str(request.base_url),
+            request_context(request),
+        )
+        body = ctx.responses.get(key, marker)
+        if body is not None:
+            return Response(body, media_type="application/json")
+        response = handler(**kwargs)
+        if response.status_code == 200:
+            ctx.responses.put(key, marker, bytes(response.body))
+        return response
+
+    return endpoint
 
 
 async def read_body(request: Request) -> bytes:

@@ -24,6 +24,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
 )
 from statera.api.schemas.flavors import (
     FlavorProfileRootPOST,
@@ -111,6 +112,7 @@ def _row(session: Session, columns: views.Columns, resource: str, object_id: str
 
 
 @router.get("/lbaas/flavorprofiles")
+@reads
 def list_flavor_profiles(request: Request) -> Response:
     authorize(request, "flavor-profile", "get_all", project_id=None)
     with context(request).database.read() as session:
@@ -139,6 +141,7 @@ def create_flavor_profile(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/flavorprofiles/{profile_id}")
+@reads
 def show_flavor_profile(request: Request, profile_id: str) -> Response:
     authorize(request, "flavor-profile", "get_one", project_id=None)
     with context(request).database.read() as session:
@@ -175,6 +178,7 @@ def delete_flavor_profile(request: Request, profile_id: str) -> Response:
 
 
 @router.get("/lbaas/flavors")
+@reads
 def list_flavors(request: Request) -> Response:
     authorize(request, "flavor", "get_all", project_id=None)
     with context(request).database.read() as session:
@@ -194,6 +198,7 @@ def create_flavor(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/flavors/{flavor_id}")
+@reads
 def show_flavor(request: Request, flavor_id: str) -> Response:
     authorize(request, "flavor", "get_one", project_id=None)
     with context(request).database.read() as session:

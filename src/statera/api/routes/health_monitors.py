@@ -17,6 +17,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.health_monitors import HealthMonitorRootPOST, HealthMonitorRootPUT
@@ -60,7 +61,9 @@ COLLECTION = p.Collection(
 
 def _visible(request: Request, session: Session, hm_id: str, action: str = "get_one") -> Any:
     row = require(views.fetch(session, views.MONITOR_COLUMNS, hm_id), RESOURCE, hm_id)
-    authorize(request, "healthmonitor", action, project_id=row.project_id, hide_as=(RESOURCE, hm_id))
+    authorize(
+        request, "healthmonitor", action, project_id=row.project_id, hide_as=(RESOURCE, hm_id)
+    )
     return row
 
 
@@ -70,6 +73,7 @@ def _authorize(request: Request, session: Session, hm_id: str, action: str) -> N
 
 
 @router.get("/lbaas/healthmonitors")
+@reads
 def list_health_monitors(request: Request) -> Response:
     with context(request).database.read() as session:
         return list_response(
@@ -107,6 +111,7 @@ def create_health_monitor(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/healthmonitors/{hm_id}")
+@reads
 def show_health_monitor(request: Request, hm_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, hm_id)

@@ -17,6 +17,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.l7policies import L7PolicyRootPOST, L7PolicyRootPUT
@@ -75,6 +76,7 @@ def _doc(session: Session, policy_id: str) -> dict[str, Any]:
 
 
 @router.get("/lbaas/l7policies")
+@reads
 def list_l7policies(request: Request) -> Response:
     with context(request).database.read() as session:
         return list_response(
@@ -116,6 +118,7 @@ def create_l7policy(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/l7policies/{policy_id}")
+@reads
 def show_l7policy(request: Request, policy_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, policy_id)

@@ -20,6 +20,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.l7policies import L7RuleRootPOST, L7RuleRootPUT
@@ -84,6 +85,7 @@ def _doc(session: Session, rule_id: str) -> dict[str, Any]:
 
 
 @router.get("/lbaas/l7policies/{policy_id}/rules")
+@reads
 def list_l7rules(request: Request, policy_id: str) -> Response:
     with context(request).database.read() as session:
         _policy(request, session, policy_id, "get_all")
@@ -113,6 +115,7 @@ def create_l7rule(request: Request, policy_id: str, raw: Body) -> Response:
 
 
 @router.get("/lbaas/l7policies/{policy_id}/rules/{rule_id}")
+@reads
 def show_l7rule(request: Request, policy_id: str, rule_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, policy_id, rule_id)

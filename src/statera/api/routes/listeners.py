@@ -17,6 +17,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.listeners import ListenerRootPOST, ListenerRootPUT
@@ -68,7 +69,9 @@ COLLECTION = p.Collection(
 
 def _visible(request: Request, session: Session, listener_id: str, action: str = "get_one") -> Any:
     row = require(views.fetch(session, views.LISTENER_COLUMNS, listener_id), RESOURCE, listener_id)
-    authorize(request, "listener", action, project_id=row.project_id, hide_as=(RESOURCE, listener_id))
+    authorize(
+        request, "listener", action, project_id=row.project_id, hide_as=(RESOURCE, listener_id)
+    )
     return row
 
 
@@ -78,6 +81,7 @@ def _authorize(request: Request, session: Session, listener_id: str, action: str
 
 
 @router.get("/lbaas/listeners")
+@reads
 def list_listeners(request: Request) -> Response:
     with context(request).database.read() as session:
         return list_response(
@@ -115,6 +119,7 @@ def create_listener(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/listeners/{listener_id}")
+@reads
 def show_listener(request: Request, listener_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, listener_id)
@@ -152,6 +157,7 @@ def delete_listener(request: Request, listener_id: str) -> Response:
 
 
 @router.get("/lbaas/listeners/{listener_id}/stats")
+@reads
 def listener_stats(request: Request, listener_id: str) -> Response:
     with context(request).database.read() as session:
         _visible(request, session, listener_id, "get_stats")

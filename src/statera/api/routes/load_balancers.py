@@ -19,6 +19,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.load_balancers import LoadBalancerRootPOST, LoadBalancerRootPUT
@@ -75,6 +76,7 @@ def _authorize(request: Request, session: Session, lb_id: str, action: str) -> N
 
 
 @router.get("/lbaas/loadbalancers")
+@reads
 def list_load_balancers(request: Request) -> Response:
     with context(request).database.read() as session:
         return list_response(
@@ -123,6 +125,7 @@ def create_load_balancer(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/loadbalancers/{lb_id}")
+@reads
 def show_load_balancer(request: Request, lb_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, lb_id, "get_one")
@@ -157,6 +160,7 @@ def delete_load_balancer(request: Request, lb_id: str) -> Response:
 
 @router.get("/lbaas/loadbalancers/{lb_id}/status")
 @router.get("/lbaas/loadbalancers/{lb_id}/statuses")
+@reads
 def load_balancer_status(request: Request, lb_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, lb_id, "get_status")
@@ -164,6 +168,7 @@ def load_balancer_status(request: Request, lb_id: str) -> Response:
 
 
 @router.get("/lbaas/loadbalancers/{lb_id}/stats")
+@reads
 def load_balancer_stats(request: Request, lb_id: str) -> Response:
     with context(request).database.read() as session:
         _visible(request, session, lb_id, "get_stats")

@@ -17,6 +17,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.members import MemberRootPOST, MemberRootPUT, MembersRootPUT
@@ -77,6 +78,7 @@ def _visible(request: Request, session: Session, pool_id: str, member_id: str) -
 
 
 @router.get("/lbaas/pools/{pool_id}/members")
+@reads
 def list_members(request: Request, pool_id: str) -> Response:
     with context(request).database.read() as session:
         _pool(request, session, pool_id, "get_all")
@@ -128,6 +130,7 @@ def batch_update_members(request: Request, pool_id: str, raw: Body) -> Response:
 
 
 @router.get("/lbaas/pools/{pool_id}/members/{member_id}")
+@reads
 def show_member(request: Request, pool_id: str, member_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, pool_id, member_id)

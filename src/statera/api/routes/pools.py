@@ -18,6 +18,7 @@ from statera.api.routes.common import (
     list_response,
     one,
     read_body,
+    reads,
     require,
 )
 from statera.api.schemas.pools import PoolRootPOST, PoolRootPUT
@@ -75,6 +76,7 @@ def _authorize(request: Request, session: Session, pool_id: str, action: str) ->
 
 
 @router.get("/lbaas/pools")
+@reads
 def list_pools(request: Request) -> Response:
     with context(request).database.read() as session:
         return list_response(
@@ -109,6 +111,7 @@ def create_pool(request: Request, raw: Body) -> Response:
 
 
 @router.get("/lbaas/pools/{pool_id}")
+@reads
 def show_pool(request: Request, pool_id: str) -> Response:
     with context(request).database.read() as session:
         row = _visible(request, session, pool_id)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 
 from statera.api.auth import authorize
 from statera.api.pagination import parse_fields, select_fields
-from statera.api.routes.common import context, json_response
+from statera.api.routes.common import context, json_response, reads
 from statera.domain.providers import (
     AVAILABILITY_ZONE_CAPABILITIES,
     FLAVOR_CAPABILITIES,
@@ -29,6 +29,7 @@ router = APIRouter()
 
 
 @router.get("/lbaas/providers")
+@reads
 def list_providers(request: Request) -> Response:
     authorize(request, "provider", "get_all", project_id=None)
     fields = parse_fields(request.query_params)
@@ -56,12 +57,14 @@ def _capabilities(
 
 
 @router.get("/lbaas/providers/{provider}/flavor_capabilities")
+@reads
 def flavor_capabilities(request: Request, provider: str) -> Response:
     authorize(request, "provider-flavor", "get_all", project_id=None)
     return _capabilities(request, provider, "flavor_capabilities", FLAVOR_CAPABILITIES)
 
 
 @router.get("/lbaas/providers/{provider}/availability_zone_capabilities")
+@reads
 def availability_zone_capabilities(request: Request, provider: str) -> Response:
     authorize(request, "provider-availability-zone", "get_all", project_id=None)
     return _capabilities(

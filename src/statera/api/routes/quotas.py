@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from statera.api.auth import allowed, authorize, request_context
-from statera.api.routes.common import context, json_response, read_body
+from statera.api.routes.common import context, json_response, read_body, reads
 from statera.api.schemas.quotas import QuotaRootPUT
 from statera.api.validation import parse_body
 from statera.domain.errors import Forbidden, InvalidSpec
@@ -52,6 +52,7 @@ def _doc(limits: dict[str, int], project_id: str | None = None) -> dict[str, Any
 
 
 @router.get("/lbaas/quotas")
+@reads
 def list_quotas(request: Request) -> Response:
     ctx = context(request)
     params = request.query_params
@@ -79,12 +80,14 @@ def list_quotas(request: Request) -> Response:
 
 
 @router.get("/lbaas/quotas/defaults")
+@reads
 def quota_defaults(request: Request) -> Response:
     authorize(request, "quota", "get_defaults", project_id=None)
     return json_response({"quota": _doc(service.defaults(context(request).settings.quotas))})
 
 
 @router.get("/lbaas/quotas/{project_id}")
+@reads
 def show_quota(request: Request, project_id: str) -> Response:
     ctx = context(request)
     authorize(request, "quota", "get_one", project_id=_project(project_id))
@@ -94,6 +97,7 @@ def show_quota(request: Request, project_id: str) -> Response:
 
 
 @router.get("/lbaas/quotas/{project_id}/default")
+@reads
 def project_quota_defaults(request: Request, project_id: str) -> Response:
     authorize(request, "quota", "get_defaults", project_id=_project(project_id))
     return json_response({"quota": _doc(service.defaults(context(request).settings.quotas))})

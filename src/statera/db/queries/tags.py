@@ -1,18 +1,12 @@
 """Tags of any object, in the one `tag` table keyed by the object's id."""
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from statera.db.models import Tag
-
-_BY_RESOURCE = (
-    select(Tag.resource_id, Tag.tag)
-    .where(Tag.resource_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Tag.resource_id, Tag.tag)
-)
+from statera.db.queries import relations
 
 
 def replace(session: Session, resource_id: str, tags: Sequence[str]) -> None:
@@ -35,10 +29,4 @@ def remove(session: Session, resource_ids: Iterable[str]) -> None:
 
 def by_resource(session: Session, resource_ids: Sequence[str]) -> dict[str, list[str]]:
     """Tags of each of `resource_ids`, sorted; ids without tags are absent."""
-    out: dict[str, list[str]] = defaultdict(list)
-    if not resource_ids:
-        return out
-    rows = session.connection().execute(_BY_RESOURCE, {"ids": list(resource_ids)})
-    for resource_id, tag in rows:
-        out[resource_id].append(tag)
-    return out
+    return relations.children(session, resource_ids, (relations.TAGS,))[0]
