@@ -39,6 +39,13 @@ def fill(stack: Stack, upto: int) -> str:
         )
         r.raise_for_status()
         last = r.json()["loadbalancer"]["id"]
+    # Measure a settled system: every load balancer built (ACTIVE), the controller idle.
+    wait_for(
+        lambda: not stack.api.get(
+            LIST, params={"provisioning_status": "PENDING_CREATE", "fields": "id"}
+        ).json()["loadbalancers"],
+        timeout_s=600,
+    )
     return last
 
 
@@ -64,12 +71,16 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=200)
     args = parser.parse_args()
     stack = Stack(Path(tempfile.mkdtemp(prefix="statera-bench-")), noop_drivers=True)
-    # 1000 VIPs need a bigger subnet than the default /24.
+    # 1000 load balancers need 1000 VIPs and 1000 amphora addresses: /20s instead of
+    # the test stack's /24s (noop drivers: nothing is created on the host).
     text = stack.config.read_text()
     octet = text.split("cidr = 10.213.")[1].split(".")[0]
-    stack.config.write_text(
-        text.replace(f"cidr = 10.213.{octet}.0/24", f"cidr = 10.{octet}.0.0/20")
+    text = text.replace(f"cidr = 10.213.{octet}.0/24", f"cidr = 10.{octet}.0.0/20")
+    text = text.replace(
+        f"cidr = 172.31.{octet}.0/24\ngateway = 172.31.{octet}.1",
+        f"cidr = 10.{octet}.16.0/20\ngateway = 10.{octet}.16.1",
     )
+    stack.config.write_text(text)
     try:
         stack.start()
         post_ms = post_latencies(stack, args.posts)
