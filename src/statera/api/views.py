@@ -8,17 +8,23 @@ never one per row. The dicts are serialised with orjson by the routes.
 Octavia renders a null name or description as "", timestamps as
 "2016-12-11T00:00:00", `admin_state_up` from the `enabled` column, and
 `tenant_id` beside `project_id`.
+
+Which listeners use a pool, and which pools a listener uses, follow Octavia's
+`Pool.listeners` and `Listener.pools` (octavia/db/models.py): the default
+pool links, then the redirect pools of L7 policies that are enabled and have
+at least one rule (any rule, whatever its status), each listed once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from statera.db.functions import iso_seconds
 from statera.db.models import (
@@ -169,6 +175,11 @@ def load_balancers(
     return out
 
 
+def _unique(*groups: Iterable[str]) -> list[str]:
+    """The ids of all groups in order, each once (its first place kept)."""
+    return list(dict.fromkeys(chain(*groups)))
+
+
 def _id_dicts(ids: dict[str, list[str]]) -> dict[str, list[Any]]:
     return {parent: [{"id": i} for i in children] for parent, children in ids.items()}
 
@@ -306,8 +317,25 @@ POOL_COLUMNS: Columns = (
 SESSION_PERSISTENCE_KEYS = ("type", "cookie_name", "persistence_timeout", "persistence_granularity")
 
 
+_REDIRECTING = (
+    L7Policy.enabled.is_(True),
+    select(L7Rule.id).where(L7Rule.l7policy_id == L7Policy.id).exists(),
+)
+"""An L7 policy that sends traffic to its `redirect_pool_id` (Octavia's `Pool.listeners`,
+`Listener.pools`): enabled and with at least one rule."""
+
+_RedirectingPolicy = aliased(
+    L7Policy, select(L7Policy).where(*_REDIRECTING).subquery("redirecting_l7policy")
+)
+
 _POOL_CHILDREN = (
     Relation(Listener.default_pool_id, Listener.id, Listener.created_at),
+    # Listeners redirecting to the pool, in the order their policies were made.
+    Relation(
+        _RedirectingPolicy.redirect_pool_id,
+        _RedirectingPolicy.listener_id,
+        _RedirectingPolicy.created_at,
+    ),
     Relation(HealthMonitor.pool_id, HealthMonitor.id),
     Relation(Member.pool_id, Member.id, Member.created_at),
     TAGS,
@@ -316,7 +344,9 @@ _POOL_CHILDREN = (
 
 def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> list[dict[str, Any]]:
     ids = [r[0] for r in rows]
-    listener_ids, monitor_ids, member_ids, tags = children(session, ids, _POOL_CHILDREN)
+    default_ids, redirect_ids, monitor_ids, member_ids, tags = children(
+        session, ids, _POOL_CHILDREN
+    )
     member_docs: dict[str, list[Any]] = {}
     monitor_docs: dict[str, dict[str, Any]] = {}
     if full:
@@ -363,7 +393,10 @@ def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> lis
             "project_id": project_id,
             "tenant_id": project_id,
             "loadbalancers": [{"id": load_balancer_id}],
-            "listeners": [{"id": i} for i in listener_ids.get(id_, _NO_IDS)],
+            "listeners": [
+                {"id": i}
+                for i in _unique(default_ids.get(id_, _NO_IDS), redirect_ids.get(id_, _NO_IDS))
+            ],
             "created_at": created_at,
             "updated_at": updated_at,
             "healthmonitor_id": monitor[0] if monitor else None,
@@ -690,9 +723,30 @@ def l7rules(session: Session, rows: Sequence[DbRow]) -> list[dict[str, Any]]:
 # -- status tree --------------------------------------------------------------------------
 
 
+def _redirect_pools(session: Session, lb_id: str) -> dict[str, list[str]]:
+    """Each listener's pools of redirecting L7 policies (see `_REDIRECTING`), in position order."""
+    rows = session.connection().execute(
+        select(L7Policy.listener_id, L7Policy.redirect_pool_id)
+        .join(Listener, Listener.id == L7Policy.listener_id)
+        .where(Listener.load_balancer_id == lb_id, L7Policy.redirect_pool_id.is_not(None))
+        .where(*_REDIRECTING)
+        .order_by(L7Policy.position, L7Policy.created_at, L7Policy.id)
+    )
+    out: dict[str, list[str]] = {}
+    for listener_id, pool_id in rows:
+        if pool_id is not None:  # (excluded by the query; for the type)
+            out.setdefault(listener_id, []).append(pool_id)
+    return out
+
+
 def status_tree(session: Session, lb: DbRow) -> dict[str, Any]:
-    """Octavia's `GET .../status`: listeners → default pool → monitor and members."""
+    """Octavia's `GET .../status`: listeners → the pools they use → monitor and members.
+
+    A listener's pools are Octavia's `Listener.pools`: its default pool, then the
+    redirect pools of its enabled L7 policies that have a rule, each once.
+    """
     listener_rows = fetch_all(session, LISTENER_COLUMNS, Listener.load_balancer_id == lb.id)
+    redirects = _redirect_pools(session, lb.id)
     pool_rows = {r.id: r for r in fetch_all(session, POOL_COLUMNS, Pool.load_balancer_id == lb.id)}
     pool_ids = list(pool_rows)
     monitors = {
@@ -744,11 +798,14 @@ def status_tree(session: Session, lb: DbRow) -> dict[str, Any]:
                     "name": li.name or "",
                     "operating_status": li.operating_status,
                     "provisioning_status": li.provisioning_status,
-                    "pools": (
-                        [pool_status(pool_rows[li.default_pool_id])]
-                        if li.default_pool_id in pool_rows
-                        else []
-                    ),
+                    "pools": [
+                        pool_status(pool_rows[pool_id])
+                        for pool_id in _unique(
+                            [li.default_pool_id] if li.default_pool_id else (),
+                            redirects.get(li.id, _NO_IDS),
+                        )
+                        if pool_id in pool_rows
+                    ],
                 }
                 for li in listener_rows
             ],
