@@ -107,12 +107,38 @@ class ApiSettings(_Group):
     (`amphora` and its deprecated alias `octavia` are the drivers this release has)."""
     allow_ping_health_monitors: bool = True
     """Accept PING health monitors."""
+    default_pool_ciphers: str = Field(
+        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+        "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+        "DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:"
+        "ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256",
+        pattern=r"^[A-Za-z0-9:+\-_.!@=]{1,2048}$",
+    )
+    """OpenSSL cipher list of a new TLS-enabled pool that names none (Octavia's OWASP suite B)."""
+    default_pool_tls_versions: str = "TLSv1.2, TLSv1.3"
+    """Comma-separated TLS versions of a new TLS-enabled pool that names none (Octavia's default)."""
 
     @field_validator("enabled_provider_drivers")
     @classmethod
     def _providers(cls, value: str) -> str:
         parse_provider_drivers(value)
         return value
+
+    @field_validator("default_pool_tls_versions")
+    @classmethod
+    def _pool_tls_versions(cls, value: str) -> str:
+        versions = [v.strip() for v in value.split(",") if v.strip()]
+        if not versions:
+            raise ValueError("expected at least one TLS version")
+        for version in versions:
+            _one_of(version, {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"})
+        return value
+
+    @property
+    def pool_tls_versions(self) -> list[str]:
+        """`default_pool_tls_versions` as a list, in the order written."""
+        return [v.strip() for v in self.default_pool_tls_versions.split(",") if v.strip()]
 
     @property
     def providers(self) -> dict[str, str]:

@@ -313,6 +313,7 @@ POOL_COLUMNS: Columns = (
     _iso(Pool.created_at),
     _iso(Pool.updated_at),
     Pool.tls_enabled,
+    Pool.extra,
 )
 SESSION_PERSISTENCE_KEYS = ("type", "cookie_name", "persistence_timeout", "persistence_granularity")
 
@@ -376,7 +377,9 @@ def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> lis
         created_at,
         updated_at,
         tls_enabled,
+        extra,
     ) in rows:
+        extra = extra or {}
         monitor = monitor_ids.get(id_)
         doc: dict[str, Any] = {
             "id": id_,
@@ -406,9 +409,9 @@ def pools(session: Session, rows: Sequence[DbRow], *, full: bool = False) -> lis
             "ca_tls_container_ref": None,
             "crl_container_ref": None,
             "tls_enabled": tls_enabled,
-            "tls_ciphers": None,
-            "tls_versions": None,
-            "alpn_protocols": None,
+            "tls_ciphers": extra.get("tls_ciphers"),
+            "tls_versions": extra.get("tls_versions"),
+            "alpn_protocols": extra.get("alpn_protocols"),
         }
         if full:
             del doc["loadbalancers"]

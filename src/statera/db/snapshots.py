@@ -31,6 +31,7 @@ from statera.domain.specs import (
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
+    PoolTlsSpec,
     SessionPersistenceSpec,
 )
 
@@ -171,6 +172,18 @@ def _pool(
         members=tuple(_member(m) for m in members),
         health_monitor=_monitor(hm) if hm is not None else None,
         session_persistence=persistence,
+        tls=_pool_tls(row),
+    )
+
+
+def _pool_tls(row: models.Pool) -> PoolTlsSpec | None:
+    if not row.tls_enabled:
+        return None
+    extra = row.extra or {}
+    return PoolTlsSpec(
+        versions=tuple(extra.get("tls_versions") or ()),
+        ciphers=extra.get("tls_ciphers") or None,
+        alpn_protocols=tuple(extra.get("alpn_protocols") or ()),
     )
 
 

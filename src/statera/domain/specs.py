@@ -58,6 +58,19 @@ class SessionPersistenceSpec:
 
 
 @dataclass(frozen=True)
+class PoolTlsSpec:
+    """Re-encryption to members: HAProxy speaks TLS to each server, without verifying it
+    (no CA reference in this release, so Octavia's `verify none`)."""
+
+    versions: tuple[str, ...] = ()
+    """Octavia names (TLSv1 ... TLSv1.3); empty: HAProxy's defaults."""
+    ciphers: str | None = None
+    """OpenSSL cipher list; None: HAProxy's defaults."""
+    alpn_protocols: tuple[str, ...] = ()
+    """Offered to the member in this order; empty: no ALPN."""
+
+
+@dataclass(frozen=True)
 class PoolSpec:
     id: str
     protocol: PoolProtocol
@@ -66,6 +79,8 @@ class PoolSpec:
     members: tuple[MemberSpec, ...] = ()
     health_monitor: HealthMonitorSpec | None = None
     session_persistence: SessionPersistenceSpec | None = None
+    tls: PoolTlsSpec | None = None
+    """Set when the pool's `tls_enabled` is true."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from statera.domain.specs import (
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
+    PoolTlsSpec,
     SessionPersistenceSpec,
 )
 from statera.rendering import safety
@@ -665,10 +666,32 @@ def server_arguments(member: MemberSpec, *, pool: PoolSpec, mode: Literal["http"
         words.append(f"cookie {safety.uuid_id('member.id', member.id)}")
     if pool.protocol in _PROXY_PROTOCOL_ARGUMENT:
         words.append(_PROXY_PROTOCOL_ARGUMENT[pool.protocol])
+    if pool.tls is not None:
+        words.extend(tls_arguments(pool.tls))
     monitor = active_monitor(pool)
     if monitor is not None:
         words.extend(check_arguments(member, monitor))
     return " ".join(words)
+
+
+def tls_arguments(tls: PoolTlsSpec) -> list[str]:
+    """Octavia's re-encryption words: `ssl`, `verify none` (no CA reference), SNI from the
+    client's, then the version range, ciphers and ALPN.
+
+    HAProxy takes a version range (`ssl-min-ver`/`ssl-max-ver`, it ignores `no-tlsv1x`
+    beside them), so the API only accepts contiguous version sets.
+    """
+    words = ["ssl verify none sni ssl_fc_sni"]
+    if tls.versions:
+        rendered = [safety.tls_version("pool.tls_versions", v) for v in tls.versions]
+        ranked = sorted(rendered, key=list(safety.TLS_VERSION_WORDS.values()).index)
+        words.append(f"ssl-min-ver {ranked[0]} ssl-max-ver {ranked[-1]}")
+    if tls.ciphers is not None:
+        words.append(f"ciphers {safety.ciphers('pool.tls_ciphers', tls.ciphers)}")
+    if tls.alpn_protocols:
+        protocols = [safety.alpn_protocol("pool.alpn_protocols", p) for p in tls.alpn_protocols]
+        words.append(f"alpn {','.join(protocols)}")
+    return words
 
 
 def check_arguments(member: MemberSpec, monitor: HealthMonitorSpec) -> list[str]:

@@ -33,6 +33,16 @@ _FORBIDDEN_IN_OUTPUT = re.compile(r"[\x00-\x1f\x7f\"'`\\#]")
 _WORD_SAFE = frozenset(string.ascii_letters + string.digits + "._~/:@%&*+,;=?^|()-")
 _ESCAPED_WORD = re.compile(r"(?:[A-Za-z0-9._~/:@%&*+,;=?^|()\-]|\\x[0-9a-f]{2})+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# OpenSSL cipher-list characters: names, `:` separators, `+`/`-`/`!` operators, `@` keywords.
+_CIPHERS = re.compile(r"[A-Za-z0-9:+\-_.!@=]{1,2048}")
+# Octavia's TLS version names → HAProxy's `ssl-min-ver`/`ssl-max-ver` words, oldest first.
+TLS_VERSION_WORDS = {
+    "TLSv1": "TLSv1.0",
+    "TLSv1.1": "TLSv1.1",
+    "TLSv1.2": "TLSv1.2",
+    "TLSv1.3": "TLSv1.3",
+}
+ALPN_PROTOCOLS = frozenset({"h2", "http/1.1", "http/1.0"})
 
 
 def uuid_id(field: str, value: object) -> str:
@@ -183,4 +193,24 @@ def jinja_finalize(value: object) -> object:
         return value
     if _FORBIDDEN_IN_OUTPUT.search(str(value)):
         raise UnsafeValue("template expression", value, "contains a forbidden character")
+    return value
+
+
+def ciphers(field: str, value: object) -> str:
+    """An OpenSSL cipher list: cipher names, separators and operators only."""
+    if not isinstance(value, str) or not _CIPHERS.fullmatch(value):
+        raise UnsafeValue(field, value, "expected an OpenSSL cipher list")
+    return value
+
+
+def tls_version(field: str, value: object) -> str:
+    """An Octavia TLS version name, as HAProxy's `ssl-min-ver`/`ssl-max-ver` spell it."""
+    if not isinstance(value, str) or value not in TLS_VERSION_WORDS:
+        raise UnsafeValue(field, value, f"expected one of {', '.join(TLS_VERSION_WORDS)}")
+    return TLS_VERSION_WORDS[value]
+
+
+def alpn_protocol(field: str, value: object) -> str:
+    if not isinstance(value, str) or value not in ALPN_PROTOCOLS:
+        raise UnsafeValue(field, value, f"expected one of {', '.join(sorted(ALPN_PROTOCOLS))}")
     return value

@@ -44,6 +44,28 @@ def _enabled(value: bool | None) -> bool:
     return True if value is None else value
 
 
+TLS_OPTIONS = ("tls_ciphers", "tls_versions", "alpn_protocols")
+DEFAULT_ALPN_PROTOCOLS = ["h2", "http/1.1", "http/1.0"]
+"""Octavia's default for listeners and TLS-enabled pools (everything the amphora speaks)."""
+
+
+def _tls_options(
+    options: Mapping[str, Any], *, tls_enabled: bool, settings: Settings
+) -> dict[str, Any]:
+    """The TLS options kept in `Pool.extra`; a TLS-enabled pool gets Octavia's defaults
+    for the ones not given (`[api_settings] default_pool_ciphers` and
+    `default_pool_tls_versions`), as `db/prepare.create_pool` does."""
+    out = {k: options.get(k) for k in TLS_OPTIONS}
+    if tls_enabled:
+        if out["tls_ciphers"] is None:
+            out["tls_ciphers"] = settings.api.default_pool_ciphers
+        if out["tls_versions"] is None:
+            out["tls_versions"] = settings.api.pool_tls_versions
+        if out["alpn_protocols"] is None:
+            out["alpn_protocols"] = list(DEFAULT_ALPN_PROTOCOLS)
+    return out
+
+
 def build(
     session: Session,
     *,
@@ -73,8 +95,8 @@ def build(
         provisioning_status=status,
         operating_status=OperatingStatus.OFFLINE.value,
         session_persistence=_session_persistence(values.get("session_persistence")),
-        tls_enabled=False,
-        extra={},
+        tls_enabled=bool(values.get("tls_enabled")),
+        extra=_tls_options(values, tls_enabled=bool(values.get("tls_enabled")), settings=settings),
     )
     session.add(pool)
     add_tags(session, pool.id, values.get("tags"))
@@ -150,6 +172,17 @@ def update(
                 merged["cookie_name"] = None
             rules.session_persistence(merged, pool_protocol=pool.protocol)
             pool.session_persistence = _session_persistence(merged)
+    if "tls_enabled" in values or any(k in values for k in TLS_OPTIONS):
+        if "tls_enabled" in values:
+            pool.tls_enabled = bool(values["tls_enabled"])
+        merged = dict(pool.extra or {})
+        merged.update({k: values[k] for k in TLS_OPTIONS if k in values})
+        # Unlike Octavia (which leaves them null), a pool switched to TLS by PUT gets the
+        # same defaults as one created with it, so GET shows what HAProxy is told.
+        pool.extra = {
+            **merged,
+            **_tls_options(merged, tls_enabled=pool.tls_enabled, settings=settings),
+        }
     if "tags" in values:
         set_tags(session, pool.id, values["tags"])
     mark([pool, *listeners_using_pool(session, pool.id)], PENDING_UPDATE)

@@ -54,14 +54,9 @@ LISTENER_TLS_REFS = (
     "client_crl_container_ref",
 )
 LISTENER_TLS_OPTIONS = ("tls_ciphers", "tls_versions", "alpn_protocols")
-POOL_TLS_FIELDS = (
-    "tls_container_ref",
-    "ca_tls_container_ref",
-    "crl_container_ref",
-    "tls_ciphers",
-    "tls_versions",
-    "alpn_protocols",
-)
+POOL_TLS_REFS = ("tls_container_ref", "ca_tls_container_ref", "crl_container_ref")
+TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+"""Octavia's TLS_ALL_VERSIONS, oldest first."""
 RESERVED_MEMBER_ADDRESSES = frozenset({"169.254.169.254"})
 
 
@@ -161,14 +156,46 @@ def listener_tls(values: Mapping[str, Any], *, protocol: str) -> None:
 
 
 def pool_tls(values: Mapping[str, Any]) -> None:
-    if values.get("tls_enabled"):
+    """Pool TLS options as Octavia checks them; certificate references are refused.
+
+    Without a secret store there is no client certificate, CA or CRL to load, so
+    `tls_enabled` re-encrypts with `verify none`, as Octavia does without a CA.
+    Two limits of HAProxy (a version range, OpenSSL without SSLv3) are refused
+    here rather than failing the configuration push later.
+    """
+    refs = [k for k in POOL_TLS_REFS if values.get(k)]
+    if refs:
         raise NotSupported(
-            "Pool TLS (re-encryption to members, tls_enabled) is not yet supported by this release."
+            f"Pool TLS certificate references ({', '.join(refs)}) are not yet supported by "
+            "this release (there is no secret store); tls_enabled without them re-encrypts "
+            "to members without verifying their certificates."
         )
-    given = [k for k in POOL_TLS_FIELDS if values.get(k) is not None]
-    if given:
+    versions = values.get("tls_versions")
+    if versions is not None:
+        pool_tls_versions(versions)
+    if values.get("alpn_protocols") == []:
+        raise InvalidSpec(
+            "Validation failure: Empty ALPN protocol list. Either specify at least one ALPN "
+            "protocol or remove this parameter to use the default."
+        )
+
+
+def pool_tls_versions(versions: list[str]) -> None:
+    if not versions:
+        raise InvalidSpec(
+            "Validation failure: Empty TLS version list. Either specify at least one TLS "
+            "version or remove this parameter to use the default."
+        )
+    if "SSLv3" in versions:
         raise NotSupported(
-            f"Pool TLS options ({', '.join(given)}) are not yet supported by this release."
+            "Pool tls_versions SSLv3 is not yet supported by this release (its OpenSSL "
+            "has no SSLv3)."
+        )
+    ranks = sorted({TLS_VERSIONS.index(v) for v in versions})
+    if ranks[-1] - ranks[0] + 1 != len(ranks):
+        raise NotSupported(
+            "Pool tls_versions with a gap (e.g. TLSv1 and TLSv1.2 without TLSv1.1) are not "
+            "yet supported by this release: HAProxy takes a range of versions."
         )
 
 

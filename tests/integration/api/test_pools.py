@@ -207,16 +207,12 @@ def test_update_session_persistence_merges(client: Any, database: Any, lb: dict[
 @pytest.mark.parametrize(
     "fields",
     [
-        {"tls_enabled": True},
         {"tls_container_ref": "https://barbican/x"},
         {"ca_tls_container_ref": "https://barbican/x"},
         {"crl_container_ref": "https://barbican/x"},
-        {"tls_ciphers": "ECDHE"},
-        {"tls_versions": ["TLSv1.3"]},
-        {"alpn_protocols": ["h2"]},
     ],
 )
-def test_pool_tls_is_not_yet_supported(
+def test_pool_tls_refs_are_not_yet_supported(
     client: Any, database: Any, lb: dict[str, Any], fields: Any
 ) -> None:
     assert "not yet supported" in fault(post(client, loadbalancer_id=lb["id"], **fields), 400)

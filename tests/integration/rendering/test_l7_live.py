@@ -7,10 +7,11 @@ the one process it started.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,28 +72,25 @@ def spec(port: int, closed_port: int) -> LoadBalancerSpec:
     )
 
 
-@pytest.fixture
-def haproxy_port(tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    runtime = AmphoraRuntime(amphora_id=uid("live-amp"), base_dir=str(tmp_path))
-    config = tmp_path / "haproxy.cfg"
-    config.write_text(render_haproxy(spec(port, free_port()), runtime=runtime, defaults=DEFAULTS))
+@contextlib.contextmanager
+def running_haproxy(config: Path, ports: Iterable[int]) -> Iterator[None]:
+    """Run HAProxy on `config` until every port answers; stop that one process after."""
     process = subprocess.Popen(
         [HAPROXY, "-W", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"haproxy did not start: {process.stderr.read() if process.stderr else ''!r}"
-                    ) from None
-                time.sleep(0.02)
-        yield port
+        for port in ports:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        stderr = process.stderr.read() if process.stderr else b""
+                        raise AssertionError(f"haproxy did not start: {stderr!r}") from None
+                    time.sleep(0.02)
+        yield
     finally:
         process.terminate()
         try:
@@ -100,6 +98,16 @@ def haproxy_port(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def haproxy_port(tmp_path: Path) -> Iterator[int]:
+    port = free_port()
+    runtime = AmphoraRuntime(amphora_id=uid("live-amp"), base_dir=str(tmp_path))
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(render_haproxy(spec(port, free_port()), runtime=runtime, defaults=DEFAULTS))
+    with running_haproxy(config, [port]):
+        yield port
 
 
 def status(port: int, header_value: str) -> int:

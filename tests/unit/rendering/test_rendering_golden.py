@@ -27,9 +27,11 @@ from statera.domain.specs import (
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
+    PoolTlsSpec,
     SessionPersistenceSpec,
 )
 from statera.rendering import render_haproxy
+from statera.settings import ApiSettings
 
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden" / "haproxy"
 HAPROXY = "/usr/sbin/haproxy"
@@ -342,7 +344,50 @@ def ipv6_proxy() -> LoadBalancerSpec:
     )
 
 
+def pool_tls() -> LoadBalancerSpec:
+    """Re-encryption to members: Octavia's defaults, a single version with ALPN h2, and a
+    TLS pool behind a TCP listener with an HTTPS monitor."""
+    defaults = pool(
+        "tls-defaults",
+        PoolProtocol.HTTP,
+        Algorithm.ROUND_ROBIN,
+        member("tls-1", "10.0.0.21", 443),
+        member("tls-2", "10.0.0.22", 443, backup=True),
+        tls=PoolTlsSpec(
+            versions=("TLSv1.2", "TLSv1.3"),
+            ciphers=ApiSettings().default_pool_ciphers,
+            alpn_protocols=("h2", "http/1.1", "http/1.0"),
+        ),
+    )
+    modern = pool(
+        "tls-modern",
+        PoolProtocol.HTTP,
+        Algorithm.LEAST_CONNECTIONS,
+        member("tls-3", "10.0.0.23", 8443),
+        tls=PoolTlsSpec(versions=("TLSv1.3",), alpn_protocols=("h2",)),
+    )
+    legacy = pool(
+        "tls-legacy",
+        PoolProtocol.TCP,
+        Algorithm.ROUND_ROBIN,
+        member("tls-4", "10.0.0.24", 443),
+        health_monitor=monitor("tls-hm", HealthMonitorType.HTTPS, url_path="/"),
+        tls=PoolTlsSpec(
+            versions=("TLSv1", "TLSv1.1", "TLSv1.2"), ciphers="HIGH:!aNULL:!MD5:@STRENGTH"
+        ),
+    )
+    return lb(
+        listeners=(
+            listener("tls-http", ListenerProtocol.HTTP, 80, "tls-defaults"),
+            listener("tls-http2", ListenerProtocol.HTTP, 8080, "tls-modern"),
+            listener("tls-tcp", ListenerProtocol.TCP, 443, "tls-legacy"),
+        ),
+        pools=(defaults, modern, legacy),
+    )
+
+
 CASES: dict[str, Callable[[], LoadBalancerSpec]] = {
+    "pool_tls": pool_tls,
     "http_simple": http_simple,
     "algorithms": algorithms,
     "monitors": monitors,
