@@ -399,7 +399,18 @@ class Reconciler:
                     )
                 )
             _delete_children(s, lb_id, only_gone=False)
-            s.execute(delete(models.Port).where(models.Port.device_id == lb_id))
+            # The VIP port: deleted if Statera allocated it, unbound (kept) if the
+            # tenant created it and passed it as `vip_port_id` (Octavia's octavia_owned).
+            s.execute(
+                delete(models.Port).where(
+                    models.Port.device_id == lb_id, models.Port.octavia_owned.is_(True)
+                )
+            )
+            s.execute(
+                update(models.Port)
+                .where(models.Port.device_id == lb_id)
+                .values(device_id="", device_owner="")
+            )
             lb.provisioning_status = ProvisioningStatus.DELETED.value
             lb.operating_status = OperatingStatus.OFFLINE.value
             lb.applied_generation = generation

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -248,6 +249,10 @@ class Port(Base):
     device_owner: Mapped[str] = mapped_column(String(64), default="")
     device_id: Mapped[str] = mapped_column(String(64), default="", index=True)
     project_id: Mapped[str | None] = mapped_column(String(36))
+    octavia_owned: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """True for ports Statera allocated (deleted with their device); False for a port a
+    tenant created through the Network view (`POST /v2.0/ports`), which outlives the
+    load balancer that used it as its VIP (Octavia's `vip.octavia_owned`)."""
     created_at: Mapped[created_at]
 
     __table_args__ = (UniqueConstraint("subnet_id", "ip_address"),)

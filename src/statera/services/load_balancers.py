@@ -3,7 +3,9 @@
 Creating a load balancer allocates its VIP synchronously, as Octavia does: a
 `port` row on the declared network, named `octavia-lb-<lb id>`, holding the
 lowest free address of the subnet's allocation range (demo backends take
-theirs from the top). The whole graph — load balancer, VIP, listeners,
+theirs from the top), or, with `vip_port_id`, the tenant's own unbound port
+(created through the Network view), which is bound to the load balancer and
+unbound again, not deleted, when the load balancer goes. The whole graph — load balancer, VIP, listeners,
 pools, members, monitors — is written in one transaction, every object in
 PENDING_CREATE. Deleting marks the load balancer (and with `cascade`, every
 child) PENDING_DELETE; the controller removes them and marks the load
@@ -12,9 +14,7 @@ balancer DELETED.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 from statera.db.base import new_id, utcnow
 from statera.db.models import HealthMonitor, Listener, LoadBalancer, Member, Pool, Port
 from statera.db.queries import load_balancers as lb_queries
-from statera.db.queries import ports as port_queries
 from statera.domain.enums import OperatingStatus, Topology
 from statera.domain.errors import InvalidSpec, NotFound, NotSupported
-from statera.services import amphorae, flavors, l7policies, listeners, pools, quotas
+from statera.services import amphorae, flavors, l7policies, listeners, pools, ports, quotas
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -38,15 +37,10 @@ from statera.services.changes import (
 )
 from statera.settings import NetworkSettings, Settings
 
-VIP_DEVICE_OWNER = "Octavia"
+VIP_DEVICE_OWNER = ports.VIP_DEVICE_OWNER
 
 
 def _network(settings: Settings, values: Mapping[str, Any]) -> NetworkSettings:
-    if values.get("vip_port_id"):
-        raise NotSupported(
-            "vip_port_id is not yet supported by this release; give vip_subnet_id or "
-            "vip_network_id."
-        )
     subnet_ref = values.get("vip_subnet_id")
     network_ref = values.get("vip_network_id")
     if subnet_ref is None and network_ref is None:
@@ -72,29 +66,6 @@ def _network(settings: Settings, values: Mapping[str, Any]) -> NetworkSettings:
     return net
 
 
-def _pool_range(net: NetworkSettings) -> tuple[int, int]:
-    return (
-        int(ipaddress.ip_address(net.allocation_pool_start)),
-        int(ipaddress.ip_address(net.allocation_pool_end)),
-    )
-
-
-def _bottom_up(net: NetworkSettings) -> Iterator[str]:
-    start, end = _pool_range(net)
-    gateway = int(ipaddress.ip_address(net.gateway))
-    # A VIP allocation walks past every taken address below the first free one;
-    # for IPv4 inet_ntoa is ~20 times faster than str(ipaddress.ip_address(...))
-    # and spells addresses the same way.
-    text: Callable[[int], str] = (
-        (lambda v: socket.inet_ntoa(v.to_bytes(4, "big")))
-        if net.network.version == 4
-        else (lambda v: str(ipaddress.ip_address(v)))
-    )
-    for value in range(start, end + 1):
-        if value != gateway:
-            yield text(value)
-
-
 def allocate_vip(
     session: Session,
     *,
@@ -103,31 +74,51 @@ def allocate_vip(
     address: str | None,
 ) -> Port:
     """Take the VIP's address on `net`: `address` if given, else the lowest free one."""
-
-    def make_port(ip: str) -> Port:
-        return Port(
-            id=new_id(),
-            network_id=net.id,
-            subnet_id=net.subnet_id,
-            ip_address=ip,
-            name=f"octavia-lb-{lb.id}",
-            device_owner=VIP_DEVICE_OWNER,
-            device_id=lb.id,
-            project_id=lb.project_id,
-        )
-
-    if address is None:
-        return port_queries.claim_first_free(
-            session, make_port, subnet_id=net.subnet_id, candidates=lambda: _bottom_up(net)
-        )
-    ip = ipaddress.ip_address(address)
-    start, end = _pool_range(net)
-    if ip not in net.network or not start <= int(ip) <= end or str(ip) == net.gateway:
-        raise InvalidSpec(
-            f"Validation failure: VIP address {address} is not in the allocation range "
+    make_port = ports.maker(
+        net,
+        name=f"octavia-lb-{lb.id}",
+        project_id=lb.project_id,
+        device_id=lb.id,
+        octavia_owned=True,
+    )
+    return ports.claim(
+        session,
+        make_port,
+        net=net,
+        address=address,
+        out_of_range=lambda a: (
+            f"Validation failure: VIP address {a} is not in the allocation range "
             f"{net.allocation_pool_start}-{net.allocation_pool_end} of subnet {net.subnet_id}."
+        ),
+    )
+
+
+def _user_port(
+    session: Session, *, settings: Settings, values: Mapping[str, Any], port_project: str | None
+) -> tuple[Port, NetworkSettings]:
+    """The tenant's port named by `vip_port_id`, and its network, checked against the rest
+    of the VIP request (Octavia's `_validate_port_and_fill_or_validate_subnet`)."""
+    port = ports.find_for_vip(
+        session, settings=settings, port_id=values["vip_port_id"], project_id=port_project
+    )
+    net = settings.network_named(port.network_id)
+    assert net is not None  # find_for_vip only sees ports on declared networks
+    network_ref = values.get("vip_network_id")
+    if network_ref is not None and network_ref not in (net.id, net.name):
+        raise InvalidSpec(
+            f"Validation failure: VIP port {port.id} is not on network {network_ref}."
         )
-    return port_queries.claim_address(session, make_port, str(ip))
+    subnet_ref = values.get("vip_subnet_id")
+    if subnet_ref is not None and subnet_ref not in (net.subnet_id, net.subnet_name):
+        raise InvalidSpec(
+            f"Validation failure: VIP port {port.id} has no address on subnet {subnet_ref}."
+        )
+    address = values.get("vip_address")
+    if address is not None and ports.in_range(net, address) != port.ip_address:
+        raise InvalidSpec(
+            "Validation failure: Specified VIP address not found on the specified VIP port."
+        )
+    return port, net
 
 
 def _check_unsupported(values: Mapping[str, Any]) -> None:
@@ -197,8 +188,18 @@ def _graph_pool(
 
 
 def create(
-    session: Session, *, settings: Settings, values: Mapping[str, Any], project_id: str
+    session: Session,
+    *,
+    settings: Settings,
+    values: Mapping[str, Any],
+    project_id: str,
+    port_project: str | None,
 ) -> LoadBalancer:
+    """Write the load balancer (and its graph) in PENDING_CREATE, with its VIP.
+
+    `port_project` is the project whose ports `vip_port_id` may name: the
+    caller's, or None for an administrator (any project's).
+    """
     _check_unsupported(values)
     placement = flavors.for_load_balancer(
         session,
@@ -207,7 +208,13 @@ def create(
         flavor_id=values.get("flavor_id"),
         availability_zone=values.get("availability_zone"),
     )
-    net = _network(settings, values)
+    user_port: Port | None = None
+    if values.get("vip_port_id"):
+        user_port, net = _user_port(
+            session, settings=settings, values=values, port_project=port_project
+        )
+    else:
+        net = _network(settings, values)
     _check_vip_network(net, placement)
     full_pools, pool_index = _graph_pools(values)
     now = utcnow()
@@ -232,7 +239,11 @@ def create(
     )
     session.add(lb)
     session.flush()
-    port = allocate_vip(session, lb=lb, net=net, address=values.get("vip_address"))
+    if user_port is None:
+        port = allocate_vip(session, lb=lb, net=net, address=values.get("vip_address"))
+    else:
+        ports.bind_vip(session, user_port, lb_id=lb.id)
+        port = user_port
     lb.vip_address = port.ip_address
     lb.vip_port_id = port.id
     add_tags(session, lb.id, values.get("tags"))

@@ -159,7 +159,11 @@ def test_concurrent_vip_allocation(client: Any, database: Any, settings: Any) ->
     jobs = [
         (
             lambda s: lb_service.create(
-                s, settings=settings, values={"vip_subnet_id": "private"}, project_id="p"
+                s,
+                settings=settings,
+                values={"vip_subnet_id": "private"},
+                project_id="p",
+                port_project="p",
             )
         )
         for _ in range(6)

@@ -143,9 +143,13 @@ def test_unknown_vip_network_is_400(client: Any, database: Any, field: Any, mess
     _assert_nothing_written(database)
 
 
-def test_vip_port_id_is_not_supported(client: Any, database: Any) -> None:
-    body = {"loadbalancer": {"vip_port_id": "b4ca07d1-a31e-43e2-891a-7d14f419f342"}}
-    assert "not yet supported" in fault(client.post(f"{V2}/loadbalancers", json=body), 400)
+def test_unknown_vip_port_is_400(client: Any, database: Any) -> None:
+    """Octavia's `validate.port_exists`; the rest is in test_vip_port.py."""
+    port_id = "b4ca07d1-a31e-43e2-891a-7d14f419f342"
+    body = {"loadbalancer": {"vip_port_id": port_id}}
+    message = fault(client.post(f"{V2}/loadbalancers", json=body), 400)
+    assert message == f"Port {port_id} not found."
+    _assert_nothing_written(database)
 
 
 @pytest.mark.parametrize(

@@ -111,8 +111,16 @@ def create_load_balancer(request: Request, raw: Body) -> Response:
         )
     authorize(request, "loadbalancer", "post", project_id=project_id)
     graph = bool(values.get("listeners") or values.get("pools"))
+    caller = request_context(request)
     with ctx.database.write() as session:
-        lb = service.create(session, settings=ctx.settings, values=values, project_id=project_id)
+        lb = service.create(
+            session,
+            settings=ctx.settings,
+            values=values,
+            project_id=project_id,
+            # A `vip_port_id` must name one of the caller's ports (an admin: anyone's).
+            port_project=None if caller.is_admin else caller.project_id,
+        )
         session.flush()
         row = views.fetch_written(session, views.LOAD_BALANCER_COLUMNS, lb.id)
         doc = (

@@ -1,4 +1,4 @@
-"""A read-only Neutron v2.0 view of the declared networks: networks, subnets and ports.
+"""A Neutron v2.0 view of the declared networks: networks, subnets and ports.
 
 python-octaviaclient resolves `--vip-subnet-id private-subnet`, `--vip-network-id`,
 `--vip-port-id` and member `--subnet-id` through the Network API (openstacksdk's
@@ -7,7 +7,9 @@ API, so a client pointed at Statera for both services needs these. Networks and
 subnets come from `Settings.networks`; ports are the `port` rows on those
 networks (VIPs and amphora VRRP ports; management ports are not tenant-facing
 and stay hidden). An administrator sees every port, anyone else only the
-ports of their own project.
+ports of their own project. Networks and subnets are read-only; a tenant may
+create and delete its own ports (`POST /v2.0/ports`, `DELETE /v2.0/ports/<id>`),
+so that it can pass one to Octavia's `vip_port_id` (`services/ports.py`).
 
 The paths are served at `/v2.0/...` (Neutron's; openstacksdk appends `v2.0`
 to a catalog's network endpoint) and at `/v2/...`: given a network endpoint
@@ -22,15 +24,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from statera.api.auth import request_context
-from statera.api.routes.common import context, json_response
+from statera.api.auth import RequestContext, request_context
+from statera.api.routes.common import context, empty_response, json_response, read_body
 from statera.db.models import Port
+from statera.domain.errors import Conflict, InvalidSpec, NotFound
+from statera.services import ports as port_service
 from statera.settings import NetworkSettings, Settings
 
 router = APIRouter()
@@ -169,6 +174,10 @@ _PORT_COLUMNS = (
 
 def _settings(request: Request) -> Settings:
     return context(request).settings
+
+
+def _row(port: Port) -> tuple[Any, ...]:
+    return tuple(getattr(port, column.key) for column in _PORT_COLUMNS)
 
 
 def _ports(request: Request, *, port_id: str | None = None) -> list[dict[str, Any]]:
@@ -354,7 +363,8 @@ _SAMPLE = NetworkSettings(
 )
 _NETWORK_KEYS = frozenset(network_doc(_SAMPLE))
 _SUBNET_KEYS = frozenset(subnet_doc(_SAMPLE))
-_PORT_KEYS = frozenset(port_doc(("p", "n", "s", "10.0.0.2", "", "", "", None, None)))
+_PORT_DEFAULTS = port_doc(("p", "n", "s", "10.0.0.2", "", "", "", None, None))
+_PORT_KEYS = frozenset(_PORT_DEFAULTS)
 
 
 def list_networks(request: Request) -> Response:
@@ -393,10 +403,150 @@ def show_port(request: Request, port_id: str) -> Response:
     return _show(request, "port", found[0] if found else None, kind="port", object_id=port_id)
 
 
+def list_extensions(request: Request) -> Response:
+    """No Neutron extensions: clients (`openstack port create`) look one up and do without."""
+    return json_response({"extensions": []})
+
+
+def show_extension(request: Request, alias: str) -> Response:
+    return _show(request, "extension", None, kind="extension", object_id=alias)
+
+
+Body = Annotated[bytes, Depends(read_body)]
+
+_PORT_SET_ON_CREATE = frozenset({"name", "network_id", "fixed_ips", "project_id", "tenant_id"})
+_PORT_READ_ONLY = frozenset({"id", "mac_address", "status", "created_at", "updated_at"})
+
+
+def _bad_request(message: str) -> NeutronError:
+    return NeutronError(400, "HTTPBadRequest", message)
+
+
+def _port_body(raw: bytes) -> dict[str, Any]:
+    """The `port` object of a create body; attributes this view cannot honour are 400s."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise _bad_request("Malformed request body") from None
+    port = body.get("port") if isinstance(body, dict) else None
+    if not isinstance(port, dict):
+        raise _bad_request("Resource body required")
+    for key, value in port.items():
+        if key in _PORT_SET_ON_CREATE:
+            continue
+        if key not in _PORT_DEFAULTS or key in _PORT_READ_ONLY:
+            raise _bad_request(f"Unrecognized attribute(s) '{key}'")
+        if value != _PORT_DEFAULTS[key]:
+            # Defaults (admin_state_up true, no security groups, ...) are accepted as is.
+            raise _bad_request(
+                f"Invalid input for {key}. Reason: only {_PORT_DEFAULTS[key]!r} is supported "
+                "by this Network view."
+            )
+    if not port.get("network_id"):
+        raise _bad_request("Failed to parse request. Required attribute 'network_id' not specified")
+    name = port.get("name") or ""
+    if not isinstance(name, str) or len(name) > 255:
+        raise _bad_request("Invalid input for name. Reason: a string of at most 255 characters.")
+    return port
+
+
+def _port_project(caller: RequestContext, port: dict[str, Any]) -> str:
+    """Whose port: the caller's project; an administrator may name another one."""
+    given = port.get("project_id") or port.get("tenant_id")
+    if given and given != caller.project_id and not caller.is_admin:
+        raise NeutronError(
+            403, "PolicyNotAuthorized", "(rule:create_port) is disallowed by policy."
+        )
+    project = given or caller.project_id
+    if not project or not isinstance(project, str):
+        raise _bad_request("'project_id' is required: the request names no project.")
+    return project
+
+
+def _fixed_address(net: NetworkSettings, fixed_ips: Any) -> str | None:
+    """The requested address, if any; the only subnet of `net` is the only one allowed."""
+    if fixed_ips is None:
+        return None
+    if not isinstance(fixed_ips, list) or len(fixed_ips) != 1 or not isinstance(fixed_ips[0], dict):
+        raise _bad_request(
+            "Invalid input for fixed_ips. Reason: exactly one fixed IP is supported (a "
+            "declared network has one subnet)."
+        )
+    entry = fixed_ips[0]
+    unknown = set(entry) - {"subnet_id", "ip_address"}
+    if unknown:
+        raise _bad_request(f"Invalid input for fixed_ips. Reason: unknown keys {sorted(unknown)}.")
+    subnet_id = entry.get("subnet_id")
+    if subnet_id is not None and subnet_id != net.subnet_id:
+        raise _bad_request(
+            f"Invalid input for operation: Failed to create port on network {net.id}, "
+            f"because fixed_ips included invalid subnet {subnet_id}."
+        )
+    address = entry.get("ip_address")
+    if address is not None and not isinstance(address, str):
+        raise _bad_request("Invalid input for fixed_ips. Reason: ip_address must be a string.")
+    return address
+
+
+def create_port(request: Request, raw: Body) -> Response:
+    ctx = context(request)
+    caller = request_context(request)
+    try:
+        body = _port_body(raw)
+        project = _port_project(caller, body)
+        net = next((n for n in ctx.settings.networks if n.id == body["network_id"]), None)
+        if net is None:
+            network_id = body["network_id"]
+            raise NeutronError(404, "NetworkNotFound", f"Network {network_id} could not be found.")
+        address = _fixed_address(net, body.get("fixed_ips"))
+    except NeutronError as exc:
+        return exc.response()
+    try:
+        with ctx.database.write() as session:
+            port = port_service.create(
+                session, net=net, address=address, name=body.get("name") or "", project_id=project
+            )
+            doc = port_doc(_row(port))
+    except Conflict as exc:
+        if address is None:
+            message = f"No more IP addresses available on network {net.id}."
+            return NeutronError(409, "IpAddressGenerationFailure", message).response()
+        return NeutronError(409, "IpAddressAlreadyAllocated", exc.message).response()
+    except InvalidSpec as exc:
+        return NeutronError(400, "InvalidIpForSubnet", exc.message).response()
+    ctx.changed()
+    return json_response({"port": doc}, 201)
+
+
+def delete_port(request: Request, port_id: str) -> Response:
+    ctx = context(request)
+    caller = request_context(request)
+    try:
+        with ctx.database.write() as session:
+            port_service.delete(
+                session,
+                settings=ctx.settings,
+                port_id=port_id,
+                project_id=None if caller.is_admin else caller.project_id,
+            )
+    except NotFound as exc:
+        return NeutronError(404, "PortNotFound", exc.message).response()
+    except Conflict as exc:
+        return NeutronError(409, "PortInUse", exc.message).response()
+    ctx.changed()
+    return empty_response(204)
+
+
 for _prefix in PREFIXES:
     router.add_api_route(f"{_prefix}/networks", list_networks, methods=["GET"])
     router.add_api_route(f"{_prefix}/networks/{{network_id}}", show_network, methods=["GET"])
     router.add_api_route(f"{_prefix}/subnets", list_subnets, methods=["GET"])
     router.add_api_route(f"{_prefix}/subnets/{{subnet_id}}", show_subnet, methods=["GET"])
+    router.add_api_route(f"{_prefix}/extensions", list_extensions, methods=["GET"])
+    router.add_api_route(f"{_prefix}/extensions/{{alias}}", show_extension, methods=["GET"])
     router.add_api_route(f"{_prefix}/ports", list_ports, methods=["GET"])
+    router.add_api_route(f"{_prefix}/ports", create_port, methods=["POST"], status_code=201)
     router.add_api_route(f"{_prefix}/ports/{{port_id}}", show_port, methods=["GET"])
+    router.add_api_route(
+        f"{_prefix}/ports/{{port_id}}", delete_port, methods=["DELETE"], status_code=204
+    )

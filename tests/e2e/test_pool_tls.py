@@ -1,0 +1,142 @@
+"""Pool TLS through the whole stack: the amphora re-encrypts to a TLS member in a namespace.
+
+The member is a Python HTTPS server with a throwaway self-signed certificate,
+started by this module inside a demo backend's namespace on the tenant bridge
+(and stopped by its PID). It answers with the TLS version it negotiated, so a
+client of the VIP sees that the amphora spoke TLS to it and honoured the
+pool's `tls_versions`; with `tls_enabled` off the member refuses the plain
+HTTP and the VIP answers an error.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.e2e.stack import Stack, wait_for
+from tests.integration.rendering.test_pool_tls_live import self_signed
+
+from statera.demo.backends import Backend, start_backends
+
+TLS_PORT = 8443
+SERVER = r"""
+import http.server, ssl, sys
+cert, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"tls-member {self.connection.version()}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server = http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"""
+
+
+def _speaks_tls(address: str) -> bool:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((address, TLS_PORT), timeout=1) as raw,
+            context.wrap_socket(raw) as tls,
+        ):
+            return tls.version() is not None
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def tls_member(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    backend = start_backends(stack.settings, network="private", count=1, port=8080)[0]
+    cert, key = self_signed(Path(tmp_path_factory.mktemp("member-cert")))
+    argv = [sys.executable, "-c", SERVER, str(cert), str(key), str(TLS_PORT)]
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", backend.namespace, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _speaks_tls(backend.address), timeout_s=15, what="the TLS member")
+        yield backend
+    finally:
+        process.terminate()  # the PID this fixture started, nothing else
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _answer(vip: str) -> httpx.Response:
+    return httpx.get(f"http://{vip}/", timeout=3.0, headers={"Connection": "close"})
+
+
+def _update_pool(stack: Stack, lb_id: str, pool_id: str, values: dict[str, Any]) -> None:
+    r = stack.api.put(f"/v2/lbaas/pools/{pool_id}", json={"pool": values})
+    assert r.status_code == 200, r.text
+    stack.wait_active(lb_id)
+
+
+def test_the_amphora_re_encrypts_to_the_member(stack: Stack, tls_member: Backend) -> None:
+    body = {
+        "loadbalancer": {
+            "name": "tls-pool",
+            "vip_subnet_id": "private-subnet",
+            "listeners": [
+                {
+                    "protocol": "HTTP",
+                    "protocol_port": 80,
+                    "default_pool": {
+                        "name": "tls",
+                        "protocol": "HTTP",
+                        "lb_algorithm": "ROUND_ROBIN",
+                        "tls_enabled": True,
+                        "members": [{"address": tls_member.address, "protocol_port": TLS_PORT}],
+                    },
+                }
+            ],
+        }
+    }
+    lb = stack.post("/v2/lbaas/loadbalancers", body)["loadbalancer"]
+    stack.wait_active(lb["id"])
+    pool_id = lb["pools"][0]["id"]
+    vip = lb["vip_address"]
+
+    shown = stack.api.get(f"/v2/lbaas/pools/{pool_id}").json()["pool"]
+    assert shown["tls_enabled"] is True
+    assert shown["tls_versions"] == ["TLSv1.2", "TLSv1.3"]
+    first = _answer(vip)
+    assert first.status_code == 200, first.text
+    assert first.text == "tls-member TLSv1.3"  # the newest version both sides allow
+
+    _update_pool(stack, lb["id"], pool_id, {"tls_versions": ["TLSv1.2"]})
+    capped = wait_for(
+        lambda: (r := _answer(vip)).text == "tls-member TLSv1.2" and r,
+        timeout_s=15,
+        what="the amphora to speak TLSv1.2 to the member",
+    )
+    assert capped.status_code == 200
+
+    _update_pool(stack, lb["id"], pool_id, {"tls_enabled": False})
+    # Plain HTTP to a TLS server: the member drops it, the amphora answers an error.
+    wait_for(
+        lambda: _answer(vip).status_code in (502, 503),
+        timeout_s=15,
+        what="plain HTTP to the TLS member to fail",
+    )
