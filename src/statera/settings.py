@@ -261,8 +261,32 @@ class ManagementSettings(_Group):
         return str(ipaddress.ip_network(value, strict=True))
 
 
+class SubnetSettings(_Group):
+    """One subnet of a tenant network: IPv4 or IPv6, the host's address on the bridge its gateway."""
+
+    name: str
+    id: str
+    network_id: str
+    cidr: str
+    gateway: str
+    allocation_pool_start: str
+    allocation_pool_end: str
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidr)
+
+    @property
+    def ip_version(self) -> int:
+        return self.network.version
+
+
 class NetworkSettings(_Group):
-    """One tenant network: a Linux bridge with one subnet, the host as its gateway."""
+    """One tenant network: a Linux bridge, the host as its gateway.
+
+    Its first (primary) subnet is IPv4 and described by the fields here; more
+    subnets of either family come from `[subnet:<name>]` sections (`extra_subnets`).
+    """
 
     name: str
     cidr: str
@@ -273,10 +297,32 @@ class NetworkSettings(_Group):
     subnet_name: str
     allocation_pool_start: str
     allocation_pool_end: str
+    extra_subnets: tuple[SubnetSettings, ...] = ()
 
     @property
     def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(self.cidr)
+
+    @property
+    def primary(self) -> SubnetSettings:
+        return SubnetSettings(
+            name=self.subnet_name,
+            id=self.subnet_id,
+            network_id=self.id,
+            cidr=self.cidr,
+            gateway=self.gateway,
+            allocation_pool_start=self.allocation_pool_start,
+            allocation_pool_end=self.allocation_pool_end,
+        )
+
+    @property
+    def subnets(self) -> tuple[SubnetSettings, ...]:
+        """The primary subnet first, then the extra ones in the order they were declared."""
+        return (self.primary, *self.extra_subnets)
+
+    def subnet(self, key: str) -> SubnetSettings | None:
+        """This network's subnet with id or name `key`."""
+        return next((s for s in self.subnets if key in (s.id, s.name)), None)
 
 
 @dataclass(frozen=True)
@@ -304,10 +350,18 @@ class Settings:
         return self.management.bridge or f"{self.default.name_prefix}-mgmt"
 
     def network_named(self, key: str) -> NetworkSettings | None:
-        """Find a network by its name, id, subnet id or subnet name."""
+        """Find a network by its name, id, or the id or name of one of its subnets."""
         for net in self.networks:
-            if key in (net.name, net.id, net.subnet_id, net.subnet_name):
+            if key in (net.name, net.id) or net.subnet(key) is not None:
                 return net
+        return None
+
+    def subnet_named(self, key: str) -> tuple[NetworkSettings, SubnetSettings] | None:
+        """Find a subnet, and its network, by the subnet's id or name."""
+        for net in self.networks:
+            subnet = net.subnet(key)
+            if subnet is not None:
+                return net, subnet
         return None
 
 
@@ -394,42 +448,15 @@ def _network(name: str, values: dict[str, str], prefix: str) -> NetworkSettings:
     for key in values:
         if key not in allowed:
             raise SettingsError(f"[{section}] {key}: unknown option")
-    if "cidr" not in values:
-        raise SettingsError(f"[{section}] cidr: required (for example 10.0.0.0/24)")
-    try:
-        net = ipaddress.ip_network(values["cidr"], strict=True)
-    except ValueError as exc:
-        raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: {exc}") from None
-    if net.version != 4 or net.num_addresses < 8:
-        raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: use an IPv4 /29 or larger")
-    hosts = list(net.hosts())
-    gateway = values.get("gateway", str(hosts[0]))
-    try:
-        gw = ipaddress.ip_address(gateway)
-    except ValueError as exc:
-        raise SettingsError(f"[{section}] gateway = {gateway!r}: {exc}") from None
-    if gw not in net:
-        raise SettingsError(f"[{section}] gateway = {gateway!r}: not inside {net}")
-    start = values.get("allocation_pool_start") or str(hosts[1] if hosts[0] == gw else hosts[0])
-    end = values.get("allocation_pool_end") or str(hosts[-1])
-    for key, addr in (("allocation_pool_start", start), ("allocation_pool_end", end)):
-        try:
-            if ipaddress.ip_address(addr) not in net:
-                raise ValueError(f"not inside {net}")
-        except ValueError as exc:
-            raise SettingsError(f"[{section}] {key} = {addr!r}: {exc}") from None
+    net = _cidr_of(section, values, versions=(4,))
+    gw, start, end = _address_range(section, values, net)
     bridge = values.get("bridge") or f"{prefix}-{name}"
     if len(bridge) > _IFNAME_MAX or not re.match(r"^[A-Za-z0-9_.-]+$", bridge):
         raise SettingsError(
             f"[{section}] bridge = {bridge!r}: interface names have at most 15 characters "
             "of A-Z a-z 0-9 _ . - (set `bridge` explicitly for a long network name)"
         )
-    for key in ("id", "subnet_id"):
-        if key in values:
-            try:
-                uuid.UUID(values[key])
-            except ValueError:
-                raise SettingsError(f"[{section}] {key} = {values[key]!r}: not a UUID") from None
+    _check_uuids(section, values, ("id", "subnet_id"))
     return NetworkSettings(
         name=name,
         cidr=str(net),
@@ -441,6 +468,115 @@ def _network(name: str, values: dict[str, str], prefix: str) -> NetworkSettings:
         allocation_pool_start=start,
         allocation_pool_end=end,
     )
+
+
+def _cidr_of(
+    section: str, values: dict[str, str], *, versions: tuple[int, ...]
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if "cidr" not in values:
+        raise SettingsError(f"[{section}] cidr: required (for example 10.0.0.0/24)")
+    try:
+        net = ipaddress.ip_network(values["cidr"], strict=True)
+    except ValueError as exc:
+        raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: {exc}") from None
+    if net.version not in versions or net.num_addresses < 8:
+        wanted = "an IPv4 /29 or larger" if versions == (4,) else "an IPv4 /29 or IPv6 /125 or larger"
+        raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: use {wanted}")
+    return net
+
+
+def _address_range(
+    section: str, values: dict[str, str], net: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> tuple[str, str, str]:
+    """(gateway, allocation_pool_start, allocation_pool_end) of a subnet, defaults filled in.
+
+    Computed from the ends of the range, never by listing it: an IPv6 /64 has 2**64 hosts.
+    """
+    first = net.network_address + 1
+    last = net.broadcast_address - 1 if net.version == 4 else net.broadcast_address
+    gateway = values.get("gateway", str(first))
+    try:
+        gw = ipaddress.ip_address(gateway)
+    except ValueError as exc:
+        raise SettingsError(f"[{section}] gateway = {gateway!r}: {exc}") from None
+    if gw not in net:
+        raise SettingsError(f"[{section}] gateway = {gateway!r}: not inside {net}")
+    start = values.get("allocation_pool_start") or str(first + 1 if first == gw else first)
+    end = values.get("allocation_pool_end") or str(last)
+    for key, addr in (("allocation_pool_start", start), ("allocation_pool_end", end)):
+        try:
+            if ipaddress.ip_address(addr) not in net:
+                raise ValueError(f"not inside {net}")
+        except ValueError as exc:
+            raise SettingsError(f"[{section}] {key} = {addr!r}: {exc}") from None
+    if int(ipaddress.ip_address(start)) > int(ipaddress.ip_address(end)):
+        raise SettingsError(f"[{section}] allocation_pool_start {start} is after the end {end}")
+    return str(gw), str(ipaddress.ip_address(start)), str(ipaddress.ip_address(end))
+
+
+def _check_uuids(section: str, values: dict[str, str], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in values:
+            try:
+                uuid.UUID(values[key])
+            except ValueError:
+                raise SettingsError(f"[{section}] {key} = {values[key]!r}: not a UUID") from None
+
+
+def _subnet(name: str, values: dict[str, str], networks: dict[str, NetworkSettings]) -> SubnetSettings:
+    section = f"subnet:{name}"
+    if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
+        raise SettingsError(f"[{section}]: subnet names use 1-64 of A-Z a-z 0-9 _ . -")
+    allowed = {"network", "cidr", "gateway", "id", "allocation_pool_start", "allocation_pool_end"}
+    for key in values:
+        if key not in allowed:
+            raise SettingsError(f"[{section}] {key}: unknown option")
+    owner = values.get("network")
+    if not owner:
+        raise SettingsError(f"[{section}] network: required (the name of a [network:<name>])")
+    if owner not in networks:
+        raise SettingsError(f"[{section}] network = {owner!r}: no [network:{owner}] is declared")
+    net = _cidr_of(section, values, versions=(4, 6))
+    gw, start, end = _address_range(section, values, net)
+    _check_uuids(section, values, ("id",))
+    return SubnetSettings(
+        name=name,
+        id=values.get("id") or derived_id("subnet", f"{owner}/{name}"),
+        network_id=networks[owner].id,
+        cidr=str(net),
+        gateway=gw,
+        allocation_pool_start=start,
+        allocation_pool_end=end,
+    )
+
+
+def _with_subnets(
+    networks: tuple[NetworkSettings, ...], declared: dict[str, dict[str, str]]
+) -> tuple[NetworkSettings, ...]:
+    """Attach each `[subnet:<name>]` to its network; no two subnets of a host may overlap."""
+    by_name = {n.name: n for n in networks}
+    extra: dict[str, list[SubnetSettings]] = {n.name: [] for n in networks}
+    for name, values in declared.items():
+        subnet = _subnet(name, values, by_name)
+        extra[values["network"]].append(subnet)
+    result = tuple(n.model_copy(update={"extra_subnets": tuple(extra[n.name])}) for n in networks)
+    seen: list[tuple[SubnetSettings, str]] = []
+    for net in result:
+        for subnet in net.subnets:
+            for other, owner in seen:
+                a, b = subnet.network, other.network
+                if a.version == b.version and a.overlaps(b):
+                    raise SettingsError(
+                        f"subnet {subnet.name} ({subnet.cidr}) of network {net.name} overlaps "
+                        f"subnet {other.name} ({other.cidr}) of network {owner}"
+                    )
+                if subnet.id == other.id or subnet.name == other.name:
+                    raise SettingsError(
+                        f"subnet {subnet.name} of network {net.name}: its name or id is also "
+                        f"used by subnet {other.name} of network {owner}"
+                    )
+            seen.append((subnet, net.name))
+    return result
 
 
 DEFAULT_NETWORKS: dict[str, dict[str, str]] = {
@@ -496,6 +632,17 @@ def example_config() -> str:
         "; allocation_pool_start = 10.0.0.2",
         "; allocation_pool_end = 10.0.0.254",
         "",
+        "; More subnets of a network, IPv4 or IPv6, for additional VIPs (and members):",
+        "; one section per subnet, named as the API shows it. None exists by default.",
+        "; [subnet:private-ipv6-subnet]",
+        "; The [network:<name>] this subnet belongs to (required).",
+        "; network = private",
+        "; cidr = fd00:5a::/64",
+        "; gateway = fd00:5a::1",
+        "; id =",
+        "; allocation_pool_start = fd00:5a::2",
+        "; allocation_pool_end = fd00:5a::ffff:ffff:ffff:ffff",
+        "",
     ]
     return "\n".join(lines)
 
@@ -523,7 +670,7 @@ def load_settings(path: str | Path | None = None, *, overrides: str = "") -> Set
         if (
             section not in known_sections
             and section not in PASS_THROUGH_SECTIONS
-            and not section.startswith("network:")
+            and not section.startswith(("network:", "subnet:"))
         ):
             raise SettingsError(f"[{section}]: unknown section")
 
@@ -548,6 +695,12 @@ def load_settings(path: str | Path | None = None, *, overrides: str = "") -> Set
     networks = tuple(
         _network(name, values, prefix) for name, values in (declared or DEFAULT_NETWORKS).items()
     )
+    subnets = {
+        s.split(":", 1)[1]: {k: v for k, v in parser.items(s) if k not in defaults}
+        for s in parser.sections()
+        if s.startswith("subnet:")
+    }
+    networks = _with_subnets(networks, subnets)
     _check_distinct(networks, groups["management"])
     keystone_authtoken: tuple[tuple[str, str], ...] = ()
     if parser.has_section("keystone_authtoken"):

@@ -62,7 +62,9 @@ def links_with(prefix: str) -> list[str]:
 
 
 class Stack:
-    def __init__(self, root: Path, *, noop_drivers: bool = False) -> None:
+    def __init__(
+        self, root: Path, *, noop_drivers: bool = False, extra_subnets: bool = False
+    ) -> None:
         self.prefix = "e" + "".join(random.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=3))
         octet = random.randint(16, 250)
         self.root = root
@@ -78,6 +80,12 @@ class Stack:
             f"[management]\ncidr = 172.31.{octet}.0/24\ngateway = 172.31.{octet}.1\n"
             f"[network:private]\ncidr = 10.213.{octet}.0/24\n"
         )
+        if extra_subnets:  # a second IPv4 subnet and an IPv6 one on the same network
+            with self.config.open("a") as config:
+                config.write(
+                    f"[subnet:private-b]\nnetwork = private\ncidr = 10.214.{octet}.0/24\n"
+                    f"[subnet:private-v6]\nnetwork = private\ncidr = fd00:213:{octet:x}::/64\n"
+                )
         if noop_drivers:  # API and controller only: nothing on the host
             text = self.config.read_text().replace(
                 "[controller_worker]\n",

@@ -15,7 +15,10 @@ def test_defaults_need_no_file() -> None:
     assert s.api.bind_port == 9876
     (net,) = s.networks
     assert (net.name, net.cidr, net.gateway, net.bridge) == (
-        "private", "10.0.0.0/24", "10.0.0.1", "st-private"
+        "private",
+        "10.0.0.0/24",
+        "10.0.0.1",
+        "st-private",
     )
     assert net.subnet_name == "private-subnet"
     assert s.database_url == "sqlite:////var/lib/statera/statera.db"
@@ -58,6 +61,18 @@ def test_network_ids_are_stable_and_findable_by_any_name(tmp_path: Path) -> None
         ("[network:x]\ncidr = 10.0.0.0/24\ngateway = 10.1.0.1\n", "[network:x] gateway"),
         ("[network:averyveryverylongname]\ncidr = 10.0.0.0/24\n", "bridge"),
         ("[controller_worker]\ncompute_driver = nova\n", "compute_driver"),
+        ("[network:x]\ncidr = fd00::/64\n", "use an IPv4 /29 or larger"),
+        ("[subnet:s]\ncidr = 10.1.0.0/24\n", "[subnet:s] network: required"),
+        ("[subnet:s]\nnetwork = nope\ncidr = 10.1.0.0/24\n", "no [network:nope] is declared"),
+        ("[subnet:s]\nnetwork = private\ncidr = fd00::/126\n", "IPv6 /125 or larger"),
+        ("[subnet:s]\nnetwork = private\ncidr = 10.0.0.128/25\n", "overlaps subnet private-subnet"),
+        ("[subnet:s]\nnetwork = private\ncidr = fd00::/64\ncolour = red\n", "colour: unknown"),
+        (
+            "[subnet:s]\nnetwork = private\ncidr = fd00::/64\nallocation_pool_start = fd00::9\n"
+            "allocation_pool_end = fd00::5\n",
+            "is after the end",
+        ),
+        ("[subnet:private-subnet]\nnetwork = private\ncidr = fd00::/64\n", "also used by"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -66,6 +81,31 @@ def test_bad_values_name_the_key(tmp_path: Path, text: str, message: str) -> Non
     with pytest.raises(SettingsError) as err:
         load_settings(cfg)
     assert message in str(err.value)
+
+
+def test_extra_subnets_belong_to_their_network(tmp_path: Path) -> None:
+    cfg = tmp_path / "s.conf"
+    cfg.write_text(
+        "[network:blue]\ncidr = 10.9.0.0/24\n"
+        "[subnet:blue-v6]\nnetwork = blue\ncidr = fd00:9::/64\n"
+        "[subnet:blue-2]\nnetwork = blue\ncidr = 10.10.0.0/29\ngateway = 10.10.0.6\n"
+    )
+    settings = load_settings(cfg)
+    (net,) = settings.networks
+    assert [s.name for s in net.subnets] == ["blue-subnet", "blue-v6", "blue-2"]
+    v6, small = net.subnets[1:]
+    assert (v6.gateway, v6.allocation_pool_start, v6.allocation_pool_end) == (
+        "fd00:9::1",
+        "fd00:9::2",
+        "fd00:9::ffff:ffff:ffff:ffff",
+    )
+    # A gateway at the top leaves the whole range below it to allocations.
+    assert (small.allocation_pool_start, small.allocation_pool_end) == ("10.10.0.1", "10.10.0.6")
+    assert {v6.network_id, small.network_id} == {net.id}
+    for key in ("blue-v6", v6.id):
+        assert settings.network_named(key) == net
+        assert settings.subnet_named(key) == (net, v6)
+    assert load_settings(cfg).subnet_named("blue-2") == (net, small)  # stable ids
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

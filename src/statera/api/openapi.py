@@ -152,7 +152,12 @@ LOAD_BALANCER: dict[str, Schema] = {
     "vip_vnic_type": STRING,
     "vip_sg_ids": STRINGS,
     "additional_vips": array(
-        {"type": "object", "properties": {"subnet_id": STRING, "ip_address": STRING}}
+        {
+            "type": "object",
+            "properties": {"subnet_id": STRING, "ip_address": STRING},
+            "required": ["subnet_id", "ip_address"],
+            "additionalProperties": False,
+        }
     ),
     "listeners": ID_REFS,
     "pools": ID_REFS,

@@ -101,6 +101,8 @@ LOAD_BALANCER_COLUMNS: Columns = (
     LoadBalancer.provider,
     LoadBalancer.flavor_id,
     LoadBalancer.availability_zone,
+    LoadBalancer.additional_vips,
+    LoadBalancer.vip_sg_ids,
 )
 
 
@@ -143,6 +145,8 @@ def load_balancers(
         provider,
         flavor_id,
         availability_zone,
+        additional_vips,
+        vip_sg_ids,
     ) in rows:
         out.append(
             {
@@ -162,8 +166,11 @@ def load_balancers(
                 "vip_network_id": vip_network_id,
                 "vip_qos_policy_id": vip_qos_policy_id,
                 "vip_vnic_type": "normal",
-                "vip_sg_ids": [],
-                "additional_vips": [],
+                "vip_sg_ids": list(vip_sg_ids or ()),
+                "additional_vips": [
+                    {"subnet_id": v["subnet_id"], "ip_address": v["ip_address"]}
+                    for v in additional_vips or ()
+                ],
                 "listeners": listeners.get(id_, _NO_IDS),
                 "pools": pools.get(id_, _NO_IDS),
                 "provider": provider,

@@ -244,35 +244,70 @@ def ensure_veth(
 # --- addresses and routes ---------------------------------------------------------------
 
 
-def ipv4_addresses(ipr: Any, index: int) -> set[ipaddress.IPv4Interface]:
-    found = set()
-    for msg in ipr.addr("dump", family=socket.AF_INET, index=index):
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+_IFA_F_NODAD = 0x02
+"""Use an IPv6 address at once, without duplicate address detection: every address on
+Statera's bridges is allocated by Statera, and DAD would hold a VIP back ~1-2 s."""
+
+
+def addresses(ipr: Any, index: int, *, family: int = socket.AF_INET) -> set[IPInterface]:
+    """The link's addresses of one family; for IPv6, global ones only (not fe80::/10)."""
+    found: set[IPInterface] = set()
+    for msg in ipr.addr("dump", family=family, index=index):
         address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
-        found.add(ipaddress.IPv4Interface(f"{address}/{msg['prefixlen']}"))
+        iface = ipaddress.ip_interface(f"{address}/{msg['prefixlen']}")
+        if not iface.ip.is_link_local:
+            found.add(iface)
     return found
 
 
-def add_ipv4_addresses(ipr: Any, index: int, wanted: Iterable[ipaddress.IPv4Interface]) -> None:
-    """Add each wanted address that the link does not have yet; keep the others."""
-    have = ipv4_addresses(ipr, index)
-    for iface in wanted:
+def ipv4_addresses(ipr: Any, index: int) -> set[ipaddress.IPv4Interface]:
+    return {i for i in addresses(ipr, index) if isinstance(i, ipaddress.IPv4Interface)}
+
+
+def add_addresses(ipr: Any, index: int, wanted: Iterable[IPInterface]) -> None:
+    """Add each wanted address (either family) that the link does not have yet; keep others."""
+    want = list(wanted)
+    have = addresses(ipr, index) | (
+        addresses(ipr, index, family=socket.AF_INET6) if any(i.version == 6 for i in want) else set()
+    )
+    for iface in want:
         if iface not in have:
             _addr(ipr, "add", index, iface)
 
 
-def set_ipv4_addresses(ipr: Any, index: int, wanted: Iterable[ipaddress.IPv4Interface]) -> None:
-    """Make the link's IPv4 addresses exactly `wanted` (IPv6 ones are left alone)."""
+add_ipv4_addresses = add_addresses
+
+
+def set_addresses(ipr: Any, index: int, wanted: Iterable[IPInterface]) -> None:
+    """Make the link's IPv4 and global IPv6 addresses exactly `wanted` (link-local stays)."""
     want = set(wanted)
-    have = ipv4_addresses(ipr, index)
+    have = addresses(ipr, index) | addresses(ipr, index, family=socket.AF_INET6)
     for iface in have - want:
         _addr(ipr, "del", index, iface)
     for iface in want - have:
         _addr(ipr, "add", index, iface)
 
 
-def _addr(ipr: Any, command: str, index: int, iface: ipaddress.IPv4Interface) -> None:
+def set_ipv4_addresses(ipr: Any, index: int, wanted: Iterable[ipaddress.IPv4Interface]) -> None:
+    """Make the link's IPv4 addresses exactly `wanted` (IPv6 ones are left alone)."""
+    want: set[IPInterface] = set(wanted)
+    have = addresses(ipr, index)
+    for iface in have - want:
+        _addr(ipr, "del", index, iface)
+    for iface in want - have:
+        _addr(ipr, "add", index, iface)
+
+
+def _addr(ipr: Any, command: str, index: int, iface: IPInterface) -> None:
+    extra: dict[str, Any] = {}
+    if iface.version == 6 and command == "add":
+        extra["flags"] = _IFA_F_NODAD
     try:
-        ipr.addr(command, index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        ipr.addr(
+            command, index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen, **extra
+        )
     except NetlinkError as exc:
         harmless = errno.EEXIST if command == "add" else errno.EADDRNOTAVAIL
         if exc.code != harmless:
@@ -280,7 +315,9 @@ def _addr(ipr: Any, command: str, index: int, iface: ipaddress.IPv4Interface) ->
 
 
 def set_default_route(ipr: Any, gateway: str) -> None:
-    ipr.route("replace", dst="0.0.0.0/0", gateway=gateway)
+    """The default route of `gateway`'s family via `gateway`."""
+    dst = "::/0" if ipaddress.ip_address(gateway).version == 6 else "0.0.0.0/0"
+    ipr.route("replace", dst=dst, gateway=gateway)
 
 
 def set_namespace_sysctl(namespace: str, key: str, value: str) -> None:

@@ -209,13 +209,15 @@ class Reconciler:
             device_owner="compute:amphora",
             device_id=amp.id,
         )
+        # The amphora's base port is on the VIP's subnet, as Octavia's VRRP port is.
+        subnet = network.subnet(lb.vip_subnet_id or "") or network.primary
         vrrp_port = allocate_port(
             s,
             network_id=network.id,
-            subnet_id=network.subnet_id,
-            first=network.allocation_pool_start,
-            last=network.allocation_pool_end,
-            exclude={network.gateway, lb.vip_address or ""},
+            subnet_id=subnet.id,
+            first=subnet.allocation_pool_start,
+            last=subnet.allocation_pool_end,
+            exclude={subnet.gateway, lb.vip_address or ""},
             name=f"octavia-lb-vrrp-{amp.id}",
             device_owner="Octavia",
             device_id=amp.id,
@@ -296,6 +298,7 @@ class Reconciler:
             network=plan.network,
             vrrp_ip=vrrp_ip,
             vip=plan.spec.vip_address,
+            additional_vips=plan.spec.additional_vips,
         )
         log.info("load balancer %s: amphora %s booted", lb_id, amp.amphora_id)
 

@@ -49,6 +49,11 @@ class LoadBalancer(Base):
     vip_subnet_id: Mapped[str | None] = mapped_column(String(36))
     vip_port_id: Mapped[str | None] = mapped_column(String(36))
     vip_qos_policy_id: Mapped[str | None] = mapped_column(String(36))
+    additional_vips: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    """[{"subnet_id", "ip_address", "port_id"}]: more addresses on the VIP's network, each
+    held by its own `port` row (device_id = this load balancer), in the order requested."""
+    vip_sg_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Neutron security groups applied to the VIP instead of Statera's own rules."""
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

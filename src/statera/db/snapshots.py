@@ -74,6 +74,7 @@ def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalance
         id=lb.id,
         vip_address=lb.vip_address or "",
         admin_state_up=lb.enabled,
+        additional_vips=tuple(v["ip_address"] for v in lb.additional_vips or ()),
         topology=Topology(lb.topology),
         listeners=tuple(_listener(li, live_pools, policies.get(li.id, ())) for li in listeners),
         pools=tuple(_pool(p, members[p.id], monitors.get(p.id)) for p in pools),

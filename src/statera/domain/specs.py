@@ -134,6 +134,8 @@ class LoadBalancerSpec:
     id: str
     vip_address: str
     admin_state_up: bool = True
+    additional_vips: tuple[str, ...] = ()
+    """More addresses every listener binds, on other subnets of the VIP network."""
     topology: Topology = Topology.SINGLE
     listeners: tuple[ListenerSpec, ...] = ()
     pools: tuple[PoolSpec, ...] = ()

@@ -10,6 +10,7 @@ Implementations: `bridges.BridgeNetworkDriver` (Linux bridges on this host) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from statera.settings import NetworkSettings
@@ -25,9 +26,16 @@ class NetworkDriver(Protocol):
         ...
 
     def plug_vip(
-        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+        self,
+        *,
+        amphora_id: str,
+        network: NetworkSettings,
+        vrrp_ip: str,
+        vip: str,
+        additional_vips: Sequence[str] = (),
     ) -> None:
-        """Give the amphora's tenant side an interface on `network` holding `vrrp_ip` and `vip`."""
+        """Give the amphora's tenant side an interface on `network` holding `vrrp_ip`, `vip`
+        and every address of `additional_vips` (on other subnets of `network`)."""
         ...
 
     def unplug_vip(self, amphora_id: str) -> None:

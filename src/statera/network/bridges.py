@@ -6,6 +6,7 @@ VIP and member directly:
 
     <prefix>-mgmt      management.gateway/prefix     e.g. 172.31.250.1/24
     <bridge>           network.gateway/prefix        e.g. 10.0.0.1/24 on <prefix>-private
+                       + each extra subnet's gateway e.g. fd00:5a::1/64 ([subnet:<name>])
 
 Bridges forward at once (`stp_state 0`, `forward_delay 0`). Beside each bridge's
 connected route the driver keeps a blackhole route for the same prefix with metric
@@ -16,6 +17,11 @@ goes away the traffic is dropped instead of leaving through the host's default r
 tenant bridge: host end `<prefix><hex8>t`, inside end `eth1` with `vrrp_ip/prefix`
 and `vip/32`, a default route via the network's gateway, and
 `net.ipv4.ip_nonlocal_bind=1` (a BACKUP amphora binds the VIP it does not hold).
+Additional VIPs (other subnets of the same network) are added to `eth1` with their
+subnet's prefix, so the amphora reaches that subnet directly; the first address of
+each family chooses that family's default route (its subnet's gateway). IPv6
+addresses skip duplicate address detection and router advertisements are ignored:
+Statera allocates every address on its bridges.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,19 +38,20 @@ from pyroute2.netlink.exceptions import NetlinkError
 from statera.compute.names import TENANT_IFNAME, AmphoraNames
 from statera.compute.plumbing import (
     HostPlumbingError,
-    add_ipv4_addresses,
+    IPInterface,
+    add_addresses,
     delete_link,
     ensure_veth,
     iproute,
     link_index,
     link_kind,
     namespace_exists,
+    set_addresses,
     set_default_route,
-    set_ipv4_addresses,
     set_namespace_sysctl,
     set_up,
 )
-from statera.settings import NetworkSettings, Settings
+from statera.settings import NetworkSettings, Settings, SubnetSettings
 
 BLACKHOLE_METRIC = 4000
 """Metric of the guard routes: above any connected route, so they only win when it is gone."""
@@ -53,15 +61,23 @@ _RTN_BLACKHOLE = 6
 
 @dataclass(frozen=True)
 class HostNetwork:
-    """One bridge on the host and the subnet it carries."""
+    """One bridge on the host and the subnets it carries (the primary one first)."""
 
     bridge: str
-    gateway: ipaddress.IPv4Interface
-    """The host's address on the bridge, with the subnet's prefix length."""
+    gateways: tuple[IPInterface, ...]
+    """The host's addresses on the bridge, each with its subnet's prefix length."""
 
     @property
-    def cidr(self) -> ipaddress.IPv4Network:
+    def gateway(self) -> IPInterface:
+        return self.gateways[0]
+
+    @property
+    def cidr(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return self.gateway.network
+
+    @property
+    def cidrs(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(g.network for g in self.gateways)
 
 
 class BridgeNetworkDriver:
@@ -74,9 +90,9 @@ class BridgeNetworkDriver:
     def host_networks(self) -> list[HostNetwork]:
         """The management network first, then every tenant network."""
         mgmt = self._settings.management
-        found = [_host_network(self._settings.management_bridge, mgmt.cidr, mgmt.gateway)]
+        found = [_host_network(self._settings.management_bridge, [(mgmt.cidr, mgmt.gateway)])]
         for net in self._settings.networks:
-            found.append(_host_network(net.bridge, net.cidr, net.gateway))
+            found.append(_tenant_network(net))
         return found
 
     def ensure_host_networks(self) -> None:
@@ -89,30 +105,36 @@ class BridgeNetworkDriver:
         with iproute() as host:
             for net in self.host_networks():
                 delete_link(host, net.bridge)
-                try:
-                    host.route(
-                        "del",
-                        dst=str(net.cidr),
-                        type="blackhole",
-                        priority=BLACKHOLE_METRIC,
-                    )
-                except NetlinkError as exc:
-                    if exc.code != errno.ESRCH:
-                        raise
+                for cidr in net.cidrs:
+                    try:
+                        host.route(
+                            "del",
+                            dst=str(cidr),
+                            type="blackhole",
+                            priority=BLACKHOLE_METRIC,
+                            family=_family(cidr),
+                        )
+                    except NetlinkError as exc:
+                        if exc.code != errno.ESRCH:
+                            raise
 
     def plug_vip(
-        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+        self,
+        *,
+        amphora_id: str,
+        network: NetworkSettings,
+        vrrp_ip: str,
+        vip: str,
+        additional_vips: Sequence[str] = (),
     ) -> None:
         """Plug (or repair the plug of) the amphora's `eth1` on `network`'s bridge.
 
         The amphora's tenant namespace must exist (`ComputeDriver.create_amphora`).
-        Addresses on `eth1` other than `vrrp_ip` and `vip` are removed.
+        Addresses on `eth1` other than `vrrp_ip`, `vip` and `additional_vips` are removed.
         """
         names = AmphoraNames(self._prefix, amphora_id)
-        hostnet = _host_network(network.bridge, network.cidr, network.gateway)
-        wanted = [_inside(hostnet, vrrp_ip, "vrrp_ip")]
-        if vip != vrrp_ip:
-            wanted.append(ipaddress.IPv4Interface(f"{_inside(hostnet, vip, 'vip').ip}/32"))
+        hostnet = _tenant_network(network)
+        wanted, gateways = _eth1_plan(network, vrrp_ip, vip, additional_vips)
         namespace = names.tenant_namespace
         if not namespace_exists(namespace):
             raise HostPlumbingError(
@@ -133,13 +155,19 @@ class BridgeNetworkDriver:
             # with arp_notify the kernel sends a gratuitous ARP for every address when
             # eth1 comes up, so neighbours (the host first) forget the old amphora's MAC.
             set_namespace_sysctl(namespace, f"net.ipv4.conf.{TENANT_IFNAME}.arp_notify", "1")
-            set_ipv4_addresses(inside, index, wanted)
+            if any(i.version == 6 for i in wanted):
+                set_namespace_sysctl(namespace, f"net.ipv6.conf.{TENANT_IFNAME}.accept_ra", "0")
+            set_addresses(inside, index, wanted)
             inside.link("set", index=index, state="up")
-            set_default_route(inside, network.gateway)
+            for gateway in gateways:
+                set_default_route(inside, gateway)
             # That ARP can race the bridge port's move to forwarding; the host (the
             # clients' side) also forgets its entry, so it asks again at once.
-            _forget_neighbour(host, bridge_index, vip)
+            for address in (vip, *additional_vips):
+                _forget_neighbour(host, bridge_index, address)
         set_namespace_sysctl(namespace, "net.ipv4.ip_nonlocal_bind", "1")
+        if any(i.version == 6 for i in wanted):
+            set_namespace_sysctl(namespace, "net.ipv6.ip_nonlocal_bind", "1")
 
     def unplug_vip(self, amphora_id: str) -> None:
         """Delete the amphora's tenant veth (both ends)."""
@@ -148,19 +176,61 @@ class BridgeNetworkDriver:
             delete_link(host, names.tenant_veth)
 
 
-def _host_network(bridge: str, cidr: str, gateway: str) -> HostNetwork:
-    net = ipaddress.ip_network(cidr)
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise ValueError(f"{bridge}: {cidr} is not an IPv4 network")
-    return HostNetwork(bridge=bridge, gateway=ipaddress.IPv4Interface(f"{gateway}/{net.prefixlen}"))
+def _family(cidr: ipaddress.IPv4Network | ipaddress.IPv6Network) -> int:
+    return socket.AF_INET6 if cidr.version == 6 else socket.AF_INET
 
 
-def _inside(net: HostNetwork, address: str, what: str) -> ipaddress.IPv4Interface:
+def _host_network(bridge: str, subnets: Sequence[tuple[str, str]]) -> HostNetwork:
+    """A bridge and its (cidr, gateway) pairs."""
+    gateways = []
+    for cidr, gateway in subnets:
+        net = ipaddress.ip_network(cidr)
+        gateways.append(ipaddress.ip_interface(f"{gateway}/{net.prefixlen}"))
+    return HostNetwork(bridge=bridge, gateways=tuple(gateways))
+
+
+def _tenant_network(net: NetworkSettings) -> HostNetwork:
+    return _host_network(net.bridge, [(s.cidr, s.gateway) for s in net.subnets])
+
+
+def _subnet_of(network: NetworkSettings, address: str, what: str) -> SubnetSettings:
+    """The subnet of `network` that `address` is a free host address of."""
     addr = ipaddress.ip_address(address)
-    cidr = net.cidr
-    if addr not in cidr or addr in (cidr.network_address, cidr.broadcast_address, net.gateway.ip):
-        raise ValueError(f"{what} {address} is not a free host address of {cidr}")
-    return ipaddress.IPv4Interface(f"{addr}/{cidr.prefixlen}")
+    for subnet in network.subnets:
+        cidr = subnet.network
+        if addr.version == cidr.version and addr in cidr:
+            reserved = {cidr.network_address, ipaddress.ip_address(subnet.gateway)}
+            if cidr.version == 4:
+                reserved.add(cidr.broadcast_address)
+            if addr in reserved:
+                break
+            return subnet
+    raise ValueError(f"{what} {address} is not a free host address of network {network.name}")
+
+
+def _eth1_plan(
+    network: NetworkSettings, vrrp_ip: str, vip: str, additional_vips: Sequence[str]
+) -> tuple[list[IPInterface], list[str]]:
+    """The addresses of `eth1` and the gateways of its default routes (one per family).
+
+    Each subnet gets one address with its prefix (the connected route); a second
+    address in the same subnet (the VIP beside the VRRP address) is a host address.
+    """
+    wanted: list[IPInterface] = []
+    gateways: dict[int, str] = {}
+    connected: set[str] = set()
+    for what, address in (("vrrp_ip", vrrp_ip), ("vip", vip), *(("additional vip", a) for a in additional_vips)):
+        subnet = _subnet_of(network, address, what)
+        ip = ipaddress.ip_address(address)
+        if subnet.id in connected:
+            iface = ipaddress.ip_interface(f"{ip}/{ip.max_prefixlen}")
+        else:
+            iface = ipaddress.ip_interface(f"{ip}/{subnet.network.prefixlen}")
+            connected.add(subnet.id)
+        if iface.ip not in {i.ip for i in wanted}:
+            wanted.append(iface)
+        gateways.setdefault(ip.version, subnet.gateway)
+    return wanted, list(gateways.values())
 
 
 def _forget_neighbour(host: Any, bridge_index: int, address: str) -> None:
@@ -187,26 +257,32 @@ def _ensure_bridge(host: Any, net: HostNetwork) -> int:
     if kind != "bridge":
         raise HostPlumbingError(f"{net.bridge} exists and is a {kind}, not a bridge")
     host.link("set", index=index, kind="bridge", br_stp_state=0, br_forward_delay=0)
-    add_ipv4_addresses(host, index, [net.gateway])
+    add_addresses(host, index, net.gateways)
     host.link("set", index=index, state="up")
-    _ensure_blackhole(host, net.cidr)
+    for cidr in net.cidrs:
+        _ensure_blackhole(host, cidr)
     return index
 
 
-def _ensure_blackhole(host: Any, cidr: ipaddress.IPv4Network) -> None:
+def _ensure_blackhole(host: Any, cidr: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
     try:
-        host.route("add", dst=str(cidr), type="blackhole", priority=BLACKHOLE_METRIC)
+        host.route(
+            "add", dst=str(cidr), type="blackhole", priority=BLACKHOLE_METRIC, family=_family(cidr)
+        )
     except NetlinkError as exc:
         if exc.code != errno.EEXIST:
             raise
 
 
-def blackhole_routes(host: Any) -> list[tuple[ipaddress.IPv4Network, int]]:
-    """(prefix, metric) of every IPv4 blackhole route in the host's main table."""
-    found = []
-    for msg in host.route("dump", family=socket.AF_INET):
-        if msg["type"] == _RTN_BLACKHOLE and msg.get("RTA_TABLE", msg["table"]) == 254:
-            dst = msg.get("RTA_DST") or "0.0.0.0"
-            prefix = ipaddress.IPv4Network(f"{dst}/{msg['dst_len']}")
-            found.append((prefix, int(msg.get("RTA_PRIORITY") or 0)))
+def blackhole_routes(
+    host: Any,
+) -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int]]:
+    """(prefix, metric) of every IPv4 and IPv6 blackhole route in the host's main table."""
+    found: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int]] = []
+    for family, zero in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        for msg in host.route("dump", family=family):
+            if msg["type"] == _RTN_BLACKHOLE and msg.get("RTA_TABLE", msg["table"]) == 254:
+                dst = msg.get("RTA_DST") or zero
+                prefix = ipaddress.ip_network(f"{dst}/{msg['dst_len']}")
+                found.append((prefix, int(msg.get("RTA_PRIORITY") or 0)))
     return found

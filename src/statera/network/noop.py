@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from statera.settings import NetworkSettings
@@ -13,6 +14,7 @@ class NoopPlug:
     network: NetworkSettings
     vrrp_ip: str
     vip: str
+    additional_vips: tuple[str, ...] = ()
 
 
 class NoopNetworkDriver:
@@ -31,10 +33,18 @@ class NoopNetworkDriver:
         self.host_networks_ready = False
 
     def plug_vip(
-        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+        self,
+        *,
+        amphora_id: str,
+        network: NetworkSettings,
+        vrrp_ip: str,
+        vip: str,
+        additional_vips: Sequence[str] = (),
     ) -> None:
         with self._lock:
-            self.plugs[amphora_id] = NoopPlug(network=network, vrrp_ip=vrrp_ip, vip=vip)
+            self.plugs[amphora_id] = NoopPlug(
+                network=network, vrrp_ip=vrrp_ip, vip=vip, additional_vips=tuple(additional_vips)
+            )
 
     def unplug_vip(self, amphora_id: str) -> None:
         with self._lock:

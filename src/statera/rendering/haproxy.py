@@ -184,7 +184,8 @@ class L7ActionView:
 @dataclass(frozen=True)
 class FrontendView:
     name: str
-    bind: str
+    binds: tuple[str, ...]
+    """The VIP, then each additional VIP, with the listener's port."""
     mode: Literal["http", "tcp"]
     maxconn: int
     timeout_client_ms: int
@@ -377,7 +378,13 @@ def frontend_view(
     acls, actions = l7_views(listener, spec=spec) if mode == "http" else ((), ())
     return FrontendView(
         name=safety.uuid_id("listener.id", listener.id),
-        bind=endpoint("load_balancer.vip", spec.vip_address, listener.protocol_port),
+        binds=tuple(
+            endpoint(field, address, listener.protocol_port)
+            for field, address in (
+                ("load_balancer.vip", spec.vip_address),
+                *(("load_balancer.additional_vips", a) for a in spec.additional_vips),
+            )
+        ),
         mode=mode,
         maxconn=connection_limit(listener, defaults),
         timeout_client_ms=timeout_ms(

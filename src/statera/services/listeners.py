@@ -55,15 +55,18 @@ def _enabled(value: bool | None) -> bool:
 
 
 def _cidrs(cidrs: Sequence[str] | None, lb: LoadBalancer) -> list[str]:
+    """The listener's allowed CIDRs, each of the IP family of some VIP of `lb`."""
     if not cidrs:
         return []
-    vip = ipaddress.ip_address(lb.vip_address) if lb.vip_address else None
+    vips = [lb.vip_address, *(v["ip_address"] for v in lb.additional_vips or ())]
+    families = {ipaddress.ip_address(v).version for v in vips if v}
     for cidr in cidrs:
         network = ipaddress.ip_network(cidr, strict=False)
-        if network.version != 4 or (vip is not None and vip.version != network.version):
+        if families and network.version not in families:
+            shown = [v for v in vips if v]
+            which = f"VIP {shown[0]}" if len(shown) == 1 else f"all VIPs {', '.join(shown)}"
             raise InvalidSpec(
-                f"Validation failure: CIDR {cidr} IP version incompatible with VIP "
-                f"{lb.vip_address} IP version."
+                f"Validation failure: CIDR {cidr} IP version incompatible with {which} IP version."
             )
     return list(dict.fromkeys(cidrs))
 

@@ -2,7 +2,8 @@
 
 Creating a load balancer allocates its VIP synchronously, as Octavia does: a
 `port` row on the declared network, named `octavia-lb-<lb id>`, holding the
-lowest free address of the subnet's allocation range (demo backends take
+lowest free address of the subnet's allocation range (and one more such row per
+additional VIP, on other subnets of the same network) (demo backends take
 theirs from the top), or, with `vip_port_id`, the tenant's own unbound port
 (created through the Network view), which is bound to the load balancer and
 unbound again, not deleted, when the load balancer goes. The whole graph — load balancer, VIP, listeners,
@@ -35,12 +36,15 @@ from statera.services.changes import (
     mark,
     set_tags,
 )
-from statera.settings import NetworkSettings, Settings
+from statera.settings import NetworkSettings, Settings, SubnetSettings
 
 VIP_DEVICE_OWNER = ports.VIP_DEVICE_OWNER
 
 
-def _network(settings: Settings, values: Mapping[str, Any]) -> NetworkSettings:
+def _vip_target(
+    settings: Settings, values: Mapping[str, Any]
+) -> tuple[NetworkSettings, SubnetSettings]:
+    """The network and subnet of the VIP (Octavia's `_validate_vip_request_object`)."""
     subnet_ref = values.get("vip_subnet_id")
     network_ref = values.get("vip_network_id")
     if subnet_ref is None and network_ref is None:
@@ -48,34 +52,49 @@ def _network(settings: Settings, values: Mapping[str, Any]) -> NetworkSettings:
             "Validation failure: VIP must contain one of: vip_port_id, vip_network_id, "
             "vip_subnet_id."
         )
-    by_subnet = by_network = None
-    if subnet_ref is not None:
-        by_subnet = settings.network_named(subnet_ref)
-        if by_subnet is None:
-            raise InvalidSpec(f"Subnet {subnet_ref} not found.")
+    by_network = None
     if network_ref is not None:
         by_network = settings.network_named(network_ref)
         if by_network is None:
             raise InvalidSpec(f"Network {network_ref} not found.")
-    if by_subnet is not None and by_network is not None and by_subnet.name != by_network.name:
+    if subnet_ref is not None:
+        # A network's name or id stands for its primary subnet (a convenience).
+        found = settings.subnet_named(subnet_ref)
+        named = settings.network_named(subnet_ref)
+        if found is None and named is not None:
+            found = named, named.primary
+        if found is None:
+            raise InvalidSpec(f"Subnet {subnet_ref} not found.")
+        net, subnet = found
+        if by_network is not None and by_network.name != net.name:
+            raise InvalidSpec(
+                f"Validation failure: Subnet {subnet_ref} is not on network {network_ref}."
+            )
+        return net, subnet
+    assert by_network is not None
+    address = values.get("vip_address")
+    if address is None:
+        # Octavia takes the first subnet, preferring IPv4: the primary one is IPv4.
+        return by_network, by_network.primary
+    containing = next((s for s in by_network.subnets if ports.in_subnet(s, address)), None)
+    if containing is None:
         raise InvalidSpec(
-            f"Validation failure: Subnet {subnet_ref} is not on network {network_ref}."
+            "Validation failure: Supplied network does not contain a subnet for VIP address "
+            "specified."
         )
-    net = by_subnet or by_network
-    assert net is not None
-    return net
+    return by_network, containing
 
 
 def allocate_vip(
     session: Session,
     *,
     lb: LoadBalancer,
-    net: NetworkSettings,
+    subnet: SubnetSettings,
     address: str | None,
 ) -> Port:
-    """Take the VIP's address on `net`: `address` if given, else the lowest free one."""
+    """Take a VIP address on `subnet`: `address` if given, else the lowest free one."""
     make_port = ports.maker(
-        net,
+        subnet,
         name=f"octavia-lb-{lb.id}",
         project_id=lb.project_id,
         device_id=lb.id,
@@ -84,18 +103,50 @@ def allocate_vip(
     return ports.claim(
         session,
         make_port,
-        net=net,
+        subnet=subnet,
         address=address,
         out_of_range=lambda a: (
             f"Validation failure: VIP address {a} is not in the allocation range "
-            f"{net.allocation_pool_start}-{net.allocation_pool_end} of subnet {net.subnet_id}."
+            f"{subnet.allocation_pool_start}-{subnet.allocation_pool_end} of subnet {subnet.id}."
         ),
     )
 
 
+def _additional_subnets(
+    settings: Settings,
+    *,
+    net: NetworkSettings,
+    vip_subnet: SubnetSettings,
+    requested: Sequence[Mapping[str, Any]],
+) -> list[tuple[SubnetSettings, str | None]]:
+    """Each requested additional VIP's subnet and address, checked as Octavia does: every
+    subnet exists and lies on the VIP's network, and holds one VIP at most."""
+    found: list[tuple[SubnetSettings, str | None]] = []
+    used = {vip_subnet.id}
+    for entry in requested:
+        ref = entry["subnet_id"]
+        hit = settings.subnet_named(ref)
+        if hit is None:
+            raise InvalidSpec(f"Subnet {ref} not found.")
+        owner, subnet = hit
+        if owner.id != net.id:
+            raise InvalidSpec(
+                f"Validation failure: additional VIP subnet {ref} is not on the VIP network "
+                f"{net.id}; all VIP subnets must belong to the same network."
+            )
+        if subnet.id in used:
+            raise InvalidSpec(
+                "Validation failure: Duplicate VIP subnet(s) specified. Only one IP can be "
+                "bound per subnet."
+            )
+        used.add(subnet.id)
+        found.append((subnet, entry.get("ip_address")))
+    return found
+
+
 def _user_port(
     session: Session, *, settings: Settings, values: Mapping[str, Any], port_project: str | None
-) -> tuple[Port, NetworkSettings]:
+) -> tuple[Port, NetworkSettings, SubnetSettings]:
     """The tenant's port named by `vip_port_id`, and its network, checked against the rest
     of the VIP request (Octavia's `_validate_port_and_fill_or_validate_subnet`)."""
     port = ports.find_for_vip(
@@ -103,22 +154,23 @@ def _user_port(
     )
     net = settings.network_named(port.network_id)
     assert net is not None  # find_for_vip only sees ports on declared networks
+    subnet = net.subnet(port.subnet_id) or net.primary
     network_ref = values.get("vip_network_id")
     if network_ref is not None and network_ref not in (net.id, net.name):
         raise InvalidSpec(
             f"Validation failure: VIP port {port.id} is not on network {network_ref}."
         )
     subnet_ref = values.get("vip_subnet_id")
-    if subnet_ref is not None and subnet_ref not in (net.subnet_id, net.subnet_name):
+    if subnet_ref is not None and subnet_ref not in (subnet.id, subnet.name):
         raise InvalidSpec(
             f"Validation failure: VIP port {port.id} has no address on subnet {subnet_ref}."
         )
     address = values.get("vip_address")
-    if address is not None and ports.in_range(net, address) != port.ip_address:
+    if address is not None and ports.in_range(subnet, address) != port.ip_address:
         raise InvalidSpec(
             "Validation failure: Specified VIP address not found on the specified VIP port."
         )
-    return port, net
+    return port, net, subnet
 
 
 def _check_unsupported(values: Mapping[str, Any]) -> None:
@@ -126,8 +178,6 @@ def _check_unsupported(values: Mapping[str, Any]) -> None:
         raise NotSupported("vip_qos_policy_id is not supported: there is no QoS service.")
     if values.get("vip_sg_ids"):
         raise NotSupported("vip_sg_ids is not yet supported by this release.")
-    if values.get("additional_vips"):
-        raise NotSupported("additional_vips is not yet supported by this release.")
 
 
 def _check_vip_network(net: NetworkSettings, placement: flavors.Placement) -> None:
@@ -210,12 +260,15 @@ def create(
     )
     user_port: Port | None = None
     if values.get("vip_port_id"):
-        user_port, net = _user_port(
+        user_port, net, vip_subnet = _user_port(
             session, settings=settings, values=values, port_project=port_project
         )
     else:
-        net = _network(settings, values)
+        net, vip_subnet = _vip_target(settings, values)
     _check_vip_network(net, placement)
+    extra_vips = _additional_subnets(
+        settings, net=net, vip_subnet=vip_subnet, requested=values.get("additional_vips") or ()
+    )
     full_pools, pool_index = _graph_pools(values)
     now = utcnow()
     lb = LoadBalancer(
@@ -231,7 +284,7 @@ def create(
         flavor_id=values.get("flavor_id"),
         availability_zone=values.get("availability_zone"),
         vip_network_id=net.id,
-        vip_subnet_id=net.subnet_id,
+        vip_subnet_id=vip_subnet.id,
         generation=1,
         applied_generation=0,
         pending_since=now,
@@ -240,12 +293,19 @@ def create(
     session.add(lb)
     session.flush()
     if user_port is None:
-        port = allocate_vip(session, lb=lb, net=net, address=values.get("vip_address"))
+        port = allocate_vip(session, lb=lb, subnet=vip_subnet, address=values.get("vip_address"))
     else:
         ports.bind_vip(session, user_port, lb_id=lb.id)
         port = user_port
     lb.vip_address = port.ip_address
     lb.vip_port_id = port.id
+    # Octavia gives the VIP port one fixed IP per additional VIP; here each is a port
+    # row of its own (the address allocator's lock), bound to the load balancer.
+    lb.additional_vips = [
+        {"subnet_id": subnet.id, "ip_address": extra.ip_address, "port_id": extra.id}
+        for subnet, address in extra_vips
+        for extra in [allocate_vip(session, lb=lb, subnet=subnet, address=address)]
+    ]
     add_tags(session, lb.id, values.get("tags"))
     built = [pools.build(session, lb=lb, values=p, settings=settings) for p in full_pools]
     session.flush()

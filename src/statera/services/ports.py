@@ -24,29 +24,29 @@ from statera.db.base import new_id
 from statera.db.models import Port
 from statera.db.queries import ports as port_queries
 from statera.domain.errors import Conflict, InvalidSpec, NotFound
-from statera.settings import NetworkSettings, Settings
+from statera.settings import Settings, SubnetSettings
 
 VIP_DEVICE_OWNER = "Octavia"
 """`device_owner` of a VIP port, allocated or bound (Octavia's `OCTAVIA_OWNER`)."""
 
 
-def _pool_range(net: NetworkSettings) -> tuple[int, int]:
+def _pool_range(subnet: SubnetSettings) -> tuple[int, int]:
     return (
-        int(ipaddress.ip_address(net.allocation_pool_start)),
-        int(ipaddress.ip_address(net.allocation_pool_end)),
+        int(ipaddress.ip_address(subnet.allocation_pool_start)),
+        int(ipaddress.ip_address(subnet.allocation_pool_end)),
     )
 
 
-def bottom_up(net: NetworkSettings) -> Iterator[str]:
-    """The allocation range of `net`, lowest address first, without the gateway."""
-    start, end = _pool_range(net)
-    gateway = int(ipaddress.ip_address(net.gateway))
+def bottom_up(subnet: SubnetSettings) -> Iterator[str]:
+    """The allocation range of `subnet`, lowest address first, without the gateway."""
+    start, end = _pool_range(subnet)
+    gateway = int(ipaddress.ip_address(subnet.gateway))
     # An allocation walks past every taken address below the first free one;
     # for IPv4 inet_ntoa is ~20 times faster than str(ipaddress.ip_address(...))
     # and spells addresses the same way.
     text: Callable[[int], str] = (
         (lambda v: socket.inet_ntoa(v.to_bytes(4, "big")))
-        if net.network.version == 4
+        if subnet.ip_version == 4
         else (lambda v: str(ipaddress.ip_address(v)))
     )
     for value in range(start, end + 1):
@@ -54,33 +54,47 @@ def bottom_up(net: NetworkSettings) -> Iterator[str]:
             yield text(value)
 
 
-def in_range(net: NetworkSettings, address: str) -> str | None:
-    """`address` spelt canonically if it lies in `net`'s allocation range, else None."""
+def in_range(subnet: SubnetSettings, address: str) -> str | None:
+    """`address` spelt canonically if it lies in `subnet`'s allocation range, else None."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None
-    start, end = _pool_range(net)
-    if ip not in net.network or not start <= int(ip) <= end or str(ip) == net.gateway:
+    start, end = _pool_range(subnet)
+    if (
+        ip.version != subnet.ip_version
+        or ip not in subnet.network
+        or not start <= int(ip) <= end
+        or str(ip) == subnet.gateway
+    ):
         return None
     return str(ip)
 
 
+def in_subnet(subnet: SubnetSettings, address: str) -> bool:
+    """Whether `address` is an IP address inside `subnet`'s CIDR."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.version == subnet.ip_version and ip in subnet.network
+
+
 def maker(
-    net: NetworkSettings,
+    subnet: SubnetSettings,
     *,
     name: str,
     project_id: str | None,
     device_id: str,
     octavia_owned: bool,
 ) -> Callable[[str], Port]:
-    """A new port on `net` for a given address; bound (a VIP) when `device_id` is set."""
+    """A new port on `subnet` for a given address; bound (a VIP) when `device_id` is set."""
 
     def make_port(ip: str) -> Port:
         return Port(
             id=new_id(),
-            network_id=net.id,
-            subnet_id=net.subnet_id,
+            network_id=subnet.network_id,
+            subnet_id=subnet.id,
             ip_address=ip,
             name=name,
             device_owner=VIP_DEVICE_OWNER if device_id else "",
@@ -96,17 +110,17 @@ def claim(
     session: Session,
     make_port: Callable[[str], Port],
     *,
-    net: NetworkSettings,
+    subnet: SubnetSettings,
     address: str | None,
     out_of_range: Callable[[str], str],
 ) -> Port:
-    """Take `address` on `net` if given (InvalidSpec with `out_of_range(address)` if it
+    """Take `address` on `subnet` if given (InvalidSpec with `out_of_range(address)` if it
     is outside the allocation range, Conflict if taken), else the lowest free one."""
     if address is None:
         return port_queries.claim_first_free(
-            session, make_port, subnet_id=net.subnet_id, candidates=lambda: bottom_up(net)
+            session, make_port, subnet_id=subnet.id, candidates=lambda: bottom_up(subnet)
         )
-    canonical = in_range(net, address)
+    canonical = in_range(subnet, address)
     if canonical is None:
         raise InvalidSpec(out_of_range(address))
     return port_queries.claim_address(session, make_port, canonical)
@@ -115,17 +129,17 @@ def claim(
 def create(
     session: Session,
     *,
-    net: NetworkSettings,
+    subnet: SubnetSettings,
     address: str | None,
     name: str,
     project_id: str,
 ) -> Port:
-    """A tenant's unbound port on `net` (Neutron's `POST /v2.0/ports`)."""
-    make_port = maker(net, name=name, project_id=project_id, device_id="", octavia_owned=False)
+    """A tenant's unbound port on `subnet` (Neutron's `POST /v2.0/ports`)."""
+    make_port = maker(subnet, name=name, project_id=project_id, device_id="", octavia_owned=False)
     return claim(
         session,
         make_port,
-        net=net,
+        subnet=subnet,
         address=address,
         out_of_range=lambda a: f"IP address {a} is not a valid IP for the specified subnet.",
     )

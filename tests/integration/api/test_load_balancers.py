@@ -156,7 +156,6 @@ def test_unknown_vip_port_is_400(client: Any, database: Any) -> None:
     "field",
     [
         {"vip_qos_policy_id": "b4ca07d1-a31e-43e2-891a-7d14f419f342"},
-        {"additional_vips": [{"subnet_id": "x"}]},
         {"vip_sg_ids": ["b4ca07d1-a31e-43e2-891a-7d14f419f342"]},
     ],
 )

@@ -9,6 +9,7 @@ with exactly one live amphora and the load balancer ACTIVE.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -40,11 +41,23 @@ class ExclusiveVipNetwork(NoopNetworkDriver):
     """Fails the test if a VIP is plugged while another amphora still holds it."""
 
     def plug_vip(
-        self, *, amphora_id: str, network: NetworkSettings, vrrp_ip: str, vip: str
+        self,
+        *,
+        amphora_id: str,
+        network: NetworkSettings,
+        vrrp_ip: str,
+        vip: str,
+        additional_vips: Sequence[str] = (),
     ) -> None:
         holders = [a for a, plug in self.plugs.items() if plug.vip == vip and a != amphora_id]
         assert not holders, f"VIP {vip} plugged on {amphora_id} while {holders} hold it"
-        super().plug_vip(amphora_id=amphora_id, network=network, vrrp_ip=vrrp_ip, vip=vip)
+        super().plug_vip(
+            amphora_id=amphora_id,
+            network=network,
+            vrrp_ip=vrrp_ip,
+            vip=vip,
+            additional_vips=additional_vips,
+        )
 
 
 class Crash(BaseException):

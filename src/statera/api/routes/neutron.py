@@ -36,7 +36,7 @@ from statera.api.routes.common import context, empty_response, json_response, re
 from statera.db.models import Port
 from statera.domain.errors import Conflict, InvalidSpec, NotFound
 from statera.services import ports as port_service
-from statera.settings import NetworkSettings, Settings
+from statera.settings import NetworkSettings, Settings, SubnetSettings
 
 router = APIRouter()
 
@@ -87,7 +87,7 @@ def network_doc(net: NetworkSettings) -> dict[str, Any]:
         "status": "ACTIVE",
         "admin_state_up": True,
         "shared": True,
-        "subnets": [net.subnet_id],
+        "subnets": [subnet.id for subnet in net.subnets],
         "port_security_enabled": True,
         "router:external": False,
         "mtu": MTU,
@@ -102,20 +102,23 @@ def network_doc(net: NetworkSettings) -> dict[str, Any]:
     }
 
 
-def subnet_doc(net: NetworkSettings) -> dict[str, Any]:
+def subnet_doc(subnet: SubnetSettings) -> dict[str, Any]:
+    v6_mode = "static" if subnet.ip_version == 6 else None
     return {
-        "id": net.subnet_id,
-        "name": net.subnet_name,
-        "network_id": net.id,
-        "cidr": net.cidr,
-        "gateway_ip": net.gateway,
-        "ip_version": net.network.version,
-        "allocation_pools": [{"start": net.allocation_pool_start, "end": net.allocation_pool_end}],
+        "id": subnet.id,
+        "name": subnet.name,
+        "network_id": subnet.network_id,
+        "cidr": subnet.cidr,
+        "gateway_ip": subnet.gateway,
+        "ip_version": subnet.ip_version,
+        "allocation_pools": [
+            {"start": subnet.allocation_pool_start, "end": subnet.allocation_pool_end}
+        ],
         "enable_dhcp": False,
         "dns_nameservers": [],
         "host_routes": [],
-        "ipv6_address_mode": None,
-        "ipv6_ra_mode": None,
+        "ipv6_address_mode": v6_mode,
+        "ipv6_ra_mode": v6_mode,
         "subnetpool_id": None,
         "segment_id": None,
         "service_types": [],
@@ -362,7 +365,7 @@ _SAMPLE = NetworkSettings(
     allocation_pool_end="10.0.0.6",
 )
 _NETWORK_KEYS = frozenset(network_doc(_SAMPLE))
-_SUBNET_KEYS = frozenset(subnet_doc(_SAMPLE))
+_SUBNET_KEYS = frozenset(subnet_doc(_SAMPLE.primary))
 _PORT_DEFAULTS = port_doc(("p", "n", "s", "10.0.0.2", "", "", "", None, None))
 _PORT_KEYS = frozenset(_PORT_DEFAULTS)
 
@@ -379,13 +382,13 @@ def show_network(request: Request, network_id: str) -> Response:
 
 
 def list_subnets(request: Request) -> Response:
-    nets = _settings(request).networks
-    return _list(request, "subnets", lambda: [subnet_doc(n) for n in nets], known=_SUBNET_KEYS)
+    subnets = [s for n in _settings(request).networks for s in n.subnets]
+    return _list(request, "subnets", lambda: [subnet_doc(s) for s in subnets], known=_SUBNET_KEYS)
 
 
 def show_subnet(request: Request, subnet_id: str) -> Response:
-    net = next((n for n in _settings(request).networks if n.subnet_id == subnet_id), None)
-    doc = None if net is None else subnet_doc(net)
+    found = _settings(request).subnet_named(subnet_id)
+    doc = None if found is None or found[1].id != subnet_id else subnet_doc(found[1])
     return _show(request, "subnet", doc, kind="subnet", object_id=subnet_id)
 
 
@@ -463,29 +466,36 @@ def _port_project(caller: RequestContext, port: dict[str, Any]) -> str:
     return project
 
 
-def _fixed_address(net: NetworkSettings, fixed_ips: Any) -> str | None:
-    """The requested address, if any; the only subnet of `net` is the only one allowed."""
+def _fixed_address(net: NetworkSettings, fixed_ips: Any) -> tuple[SubnetSettings, str | None]:
+    """The subnet (by default the primary one) and the requested address, if any."""
     if fixed_ips is None:
-        return None
+        return net.primary, None
     if not isinstance(fixed_ips, list) or len(fixed_ips) != 1 or not isinstance(fixed_ips[0], dict):
         raise _bad_request(
-            "Invalid input for fixed_ips. Reason: exactly one fixed IP is supported (a "
-            "declared network has one subnet)."
+            "Invalid input for fixed_ips. Reason: exactly one fixed IP is supported by this "
+            "Network view."
         )
     entry = fixed_ips[0]
     unknown = set(entry) - {"subnet_id", "ip_address"}
     if unknown:
         raise _bad_request(f"Invalid input for fixed_ips. Reason: unknown keys {sorted(unknown)}.")
     subnet_id = entry.get("subnet_id")
-    if subnet_id is not None and subnet_id != net.subnet_id:
-        raise _bad_request(
-            f"Invalid input for operation: Failed to create port on network {net.id}, "
-            f"because fixed_ips included invalid subnet {subnet_id}."
-        )
     address = entry.get("ip_address")
     if address is not None and not isinstance(address, str):
         raise _bad_request("Invalid input for fixed_ips. Reason: ip_address must be a string.")
-    return address
+    subnet = net.primary
+    if subnet_id is not None:
+        found = next((s for s in net.subnets if s.id == subnet_id), None)
+        if found is None:
+            raise _bad_request(
+                f"Invalid input for operation: Failed to create port on network {net.id}, "
+                f"because fixed_ips included invalid subnet {subnet_id}."
+            )
+        subnet = found
+    elif address is not None:
+        # Neutron picks the subnet the address belongs to.
+        subnet = next((s for s in net.subnets if port_service.in_subnet(s, address)), subnet)
+    return subnet, address
 
 
 def create_port(request: Request, raw: Body) -> Response:
@@ -498,13 +508,17 @@ def create_port(request: Request, raw: Body) -> Response:
         if net is None:
             network_id = body["network_id"]
             raise NeutronError(404, "NetworkNotFound", f"Network {network_id} could not be found.")
-        address = _fixed_address(net, body.get("fixed_ips"))
+        subnet, address = _fixed_address(net, body.get("fixed_ips"))
     except NeutronError as exc:
         return exc.response()
     try:
         with ctx.database.write() as session:
             port = port_service.create(
-                session, net=net, address=address, name=body.get("name") or "", project_id=project
+                session,
+                subnet=subnet,
+                address=address,
+                name=body.get("name") or "",
+                project_id=project,
             )
             doc = port_doc(_row(port))
     except Conflict as exc:

@@ -1,7 +1,5 @@
 """Request bodies of load balancers, including the single-call graph create (§1.5)."""
 
-from typing import Any
-
 from statera.api.schemas.base import Body
 from statera.api.schemas.listeners import ListenerSingleCreate
 from statera.api.schemas.pools import PoolSingleCreate
@@ -17,6 +15,11 @@ from statera.api.schemas.types import (
 )
 
 
+class AdditionalVip(Body):
+    subnet_id: NetworkRef
+    ip_address: IpAddress | None = None
+
+
 class LoadBalancerPOST(Body):
     name: Name | None = None
     description: Description | None = None
@@ -27,7 +30,7 @@ class LoadBalancerPOST(Body):
     vip_network_id: NetworkRef | None = None
     vip_qos_policy_id: Uuid | None = None
     vip_sg_ids: list[Uuid] | None = None
-    additional_vips: list[dict[str, Any]] | None = None
+    additional_vips: list[AdditionalVip] | None = None
     project_id: ProjectId | None = None
     tenant_id: ProjectId | None = None
     listeners: list[ListenerSingleCreate] | None = None
