@@ -33,7 +33,12 @@ def clients_bin() -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoopServer]:
-    s = NoopServer(tmp_path_factory.mktemp("noop"))
+    # The built-in network, plus an IPv6 subnet for additional VIPs.
+    extra = (
+        "[network:private]\ncidr = 10.0.0.0/24\n"
+        "[subnet:private-v6-subnet]\nnetwork = private\ncidr = fd00:5a::/64\n"
+    )
+    s = NoopServer(tmp_path_factory.mktemp("noop"), extra_config=extra)
     try:
         yield s.start()
     finally:

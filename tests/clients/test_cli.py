@@ -58,7 +58,10 @@ def test_network_view_through_openstackclient(cli: Cli) -> None:
     subnet = cli.json("subnet", "show", "private-subnet")
     assert subnet["cidr"] == "10.0.0.0/24"
     assert subnet["network_id"] == nets[0]["ID"]
-    assert cli.json("network", "show", "private")["subnets"] == [subnet["id"]]
+    v6 = cli.json("subnet", "show", "private-v6-subnet")
+    assert sorted(cli.json("network", "show", "private")["subnets"]) == sorted(
+        [subnet["id"], v6["id"]]
+    )
 
 
 @pytest.mark.timeout(900)
@@ -176,6 +179,17 @@ def test_vip_network_by_name_and_cascade_delete(cli: Cli) -> None:
     )  # fmt: skip
     cli("loadbalancer", "delete", "--cascade", "--wait", "lb2")
     assert cli.json("loadbalancer", "listener", "list") == []
+
+
+def test_additional_vip_on_a_subnet_by_name(cli: Cli) -> None:
+    v6 = cli.json("subnet", "show", "private-v6-subnet")
+    assert v6["ip_version"] == 6
+    lb = cli.json(
+        "loadbalancer", "create", "--name", "dual", "--vip-subnet-id", "private-subnet",
+        "--additional-vip", "subnet-id=private-v6-subnet", "--wait",
+    )  # fmt: skip
+    assert lb["additional_vips"] == [{"subnet_id": v6["id"], "ip_address": "fd00:5a::2"}]
+    cli("loadbalancer", "delete", "--wait", "dual")
 
 
 def test_errors_reach_the_user(cli: Cli) -> None:
