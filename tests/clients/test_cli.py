@@ -192,6 +192,24 @@ def test_additional_vip_on_a_subnet_by_name(cli: Cli) -> None:
     cli("loadbalancer", "delete", "--wait", "dual")
 
 
+def test_vip_security_groups_by_name(cli: Cli) -> None:
+    sg = cli.json("security", "group", "create", "web")
+    rule = cli.json(
+        "security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "80", "web"
+    )
+    assert (rule["port_range_min"], rule["port_range_max"]) == (80, 80)
+    lb = cli.json(
+        "loadbalancer", "create", "--name", "guarded", "--vip-subnet-id", "private-subnet",
+        "--vip-sg-id", "web", "--wait",
+    )  # fmt: skip
+    assert lb["vip_sg_ids"] == [sg["id"]]
+    assert "in use" in cli.fails("security", "group", "delete", "web")
+    cli("loadbalancer", "unset", "--vip-sg-id", "--wait", "guarded")
+    assert cli.json("loadbalancer", "show", "guarded")["vip_sg_ids"] == []
+    cli("security", "group", "delete", "web")
+    cli("loadbalancer", "delete", "--wait", "guarded")
+
+
 def test_errors_reach_the_user(cli: Cli) -> None:
     assert "Unable to locate no-such-subnet" in cli.fails(
         "loadbalancer", "create", "--name", "bad", "--vip-subnet-id", "no-such-subnet"

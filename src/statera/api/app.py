@@ -29,6 +29,7 @@ from statera.api.routes import (
     load_balancers,
     members,
     neutron,
+    neutron_security_groups,
     pools,
     providers,
     quotas,
@@ -109,6 +110,7 @@ def create_app(
         for path in ("", "/lbaas"):
             app.add_api_route(prefix + path, versions.bare_v2, methods=["GET"])
     _add_routes(app, neutron.router)  # the read-only Network API view (`/v2.0/networks`, ...)
+    _add_routes(app, neutron_security_groups.router)  # `/v2.0/security-groups`, `-rules`
     _add_routes(app, identity.router)  # 403 for the CLI's project lookups (no Keystone)
     openapi.install(app)  # `/v2/openapi.json`
     return app

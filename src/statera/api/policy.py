@@ -98,7 +98,14 @@ _READ_ADMIN_WRITE = {"get_all": READ, "get_one": READ, "post": ADMIN, "put": ADM
 
 RESOURCE_RULES: dict[str, dict[str, str]] = {
     "loadbalancer": _lbaas_object(
-        extra={"get_stats": READ, "get_status": READ, "put_failover": ADMIN}
+        extra={
+            "get_stats": READ,
+            "get_status": READ,
+            "put_failover": ADMIN,
+            # Also asked when a request sets vip_sg_ids (Octavia 2024.2).
+            "post:vip_sg_ids": WRITE,
+            "put:vip_sg_ids": WRITE,
+        }
     ),
     "listener": _lbaas_object(extra={"get_stats": READ}),
     "pool": _lbaas_object(),

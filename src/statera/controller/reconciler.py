@@ -250,6 +250,18 @@ class Reconciler:
 
         previous = self._applied.get(lb_id)
         for amp in plan.amphorae:
+            # The tenant's security groups guard the VIPs before HAProxy serves them.
+            if (
+                previous is None
+                or amp.amphora_id in plan.fresh
+                or previous.vip_security_rules != plan.spec.vip_security_rules
+            ):
+                self._drivers.network.set_vip_security(
+                    amphora_id=amp.amphora_id,
+                    rules=plan.spec.vip_security_rules,
+                    vip_addresses=plan.spec.vip_addresses,
+                )
+        for amp in plan.amphorae:
             runtime_dir = str(self._settings.default.state_dir / "amphorae" / amp.amphora_id)
             config = render_haproxy(
                 plan.spec,

@@ -380,3 +380,57 @@ class AvailabilityZone(Base):
     availability_zone_profile_id: Mapped[str] = mapped_column(
         ForeignKey("availability_zone_profile.id"), index=True
     )
+
+
+class SecurityGroup(Base):
+    """A Neutron security group of the Network view (`services/security_groups.py`).
+
+    A load balancer's `vip_sg_ids` names the groups whose rules guard its VIP; a
+    group named there cannot be deleted. `revision_number` moves with every change
+    of the group or of its rules, as Neutron's does.
+    """
+
+    __tablename__ = "security_group"
+
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(255), default="")
+    stateful: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    revision_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    rules: Mapped[list["SecurityGroupRule"]] = relationship(
+        back_populates="security_group",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(SecurityGroupRule.created_at, SecurityGroupRule.id)",
+    )
+
+
+class SecurityGroupRule(Base):
+    """One rule of a security group, stored as Neutron shows it (protocol as given)."""
+
+    __tablename__ = "security_group_rule"
+
+    id: Mapped[uuid_pk]
+    security_group_id: Mapped[str] = mapped_column(
+        ForeignKey("security_group.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    """`ingress` or `egress`."""
+    ethertype: Mapped[str] = mapped_column(String(8))
+    """`IPv4` or `IPv6`."""
+    protocol: Mapped[str | None] = mapped_column(String(40))
+    """A Neutron protocol name (`tcp`, `ipv6-icmp`, ...) or a number 0-255 as text; NULL: any."""
+    port_range_min: Mapped[int | None] = mapped_column(Integer)
+    port_range_max: Mapped[int | None] = mapped_column(Integer)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    remote_group_id: Mapped[str | None] = mapped_column(String(36))
+    """Always NULL here: rules that name a remote group are refused (not supported)."""
+    description: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[created_at]
+
+    security_group: Mapped[SecurityGroup] = relationship(back_populates="rules")

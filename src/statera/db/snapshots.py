@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statera.db import models
+from statera.db.queries.security_groups import rules_for
 from statera.domain.enums import (
     Algorithm,
     HealthMonitorType,
@@ -75,6 +76,9 @@ def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalance
         vip_address=lb.vip_address or "",
         admin_state_up=lb.enabled,
         additional_vips=tuple(v["ip_address"] for v in lb.additional_vips or ()),
+        vip_security_rules=(
+            tuple(rules_for(session, lb.vip_sg_ids)) if lb.vip_sg_ids else None
+        ),
         topology=Topology(lb.topology),
         listeners=tuple(_listener(li, live_pools, policies.get(li.id, ())) for li in listeners),
         pools=tuple(_pool(p, members[p.id], monitors.get(p.id)) for p in pools),

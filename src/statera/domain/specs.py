@@ -19,6 +19,7 @@ from statera.domain.enums import (
     SessionPersistenceType,
     Topology,
 )
+from statera.domain.security_groups import SecurityGroupRuleSpec
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,13 @@ class LoadBalancerSpec:
     admin_state_up: bool = True
     additional_vips: tuple[str, ...] = ()
     """More addresses every listener binds, on other subnets of the VIP network."""
+    vip_security_rules: tuple[SecurityGroupRuleSpec, ...] | None = None
+    """The rules of the load balancer's `vip_sg_ids`; None: no security group of the
+    tenant's, the VIP is open to every listener port (`allowed_cidrs` aside)."""
+
+    @property
+    def vip_addresses(self) -> tuple[str, ...]:
+        return (self.vip_address, *self.additional_vips)
     topology: Topology = Topology.SINGLE
     listeners: tuple[ListenerSpec, ...] = ()
     pools: tuple[PoolSpec, ...] = ()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from statera.domain.security_groups import SecurityGroupRuleSpec
 from statera.settings import NetworkSettings
 
 
@@ -36,6 +37,17 @@ class NetworkDriver(Protocol):
     ) -> None:
         """Give the amphora's tenant side an interface on `network` holding `vrrp_ip`, `vip`
         and every address of `additional_vips` (on other subnets of `network`)."""
+        ...
+
+    def set_vip_security(
+        self,
+        *,
+        amphora_id: str,
+        rules: Sequence[SecurityGroupRuleSpec] | None,
+        vip_addresses: Sequence[str],
+    ) -> None:
+        """Enforce security group `rules` on traffic to and from the amphora's VIPs; None
+        removes any filter (the VIP is open, as with Statera's own security group)."""
         ...
 
     def unplug_vip(self, amphora_id: str) -> None:

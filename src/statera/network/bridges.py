@@ -22,6 +22,10 @@ subnet's prefix, so the amphora reaches that subnet directly; the first address 
 each family chooses that family's default route (its subnet's gateway). IPv6
 addresses skip duplicate address detection and router advertisements are ignored:
 Statera allocates every address on its bridges.
+
+`set_vip_security` enforces a load balancer's `vip_sg_ids` (Neutron security
+groups) with an nftables table in the amphora's tenant namespace, where Neutron
+would enforce them on the VIP port (`network/security_groups.py`).
 """
 
 from __future__ import annotations
@@ -51,12 +55,17 @@ from statera.compute.plumbing import (
     set_namespace_sysctl,
     set_up,
 )
+from statera.domain.security_groups import SecurityGroupRuleSpec
+from statera.network.security_groups import apply_in_namespace, remove_in_namespace, render_ruleset
 from statera.settings import NetworkSettings, Settings, SubnetSettings
 
 BLACKHOLE_METRIC = 4000
 """Metric of the guard routes: above any connected route, so they only win when it is gone."""
 
 _RTN_BLACKHOLE = 6
+
+VIP_SECURITY_TABLE = "statera_vip_sg"
+"""The nftables table (family inet) that enforces a load balancer's `vip_sg_ids`."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,24 @@ class BridgeNetworkDriver:
         if any(i.version == 6 for i in wanted):
             set_namespace_sysctl(namespace, "net.ipv6.ip_nonlocal_bind", "1")
 
+    def set_vip_security(
+        self,
+        *,
+        amphora_id: str,
+        rules: Sequence[SecurityGroupRuleSpec] | None,
+        vip_addresses: Sequence[str],
+    ) -> None:
+        """Load (or remove) the nftables table `VIP_SECURITY_TABLE` in the amphora's tenant
+        namespace: Neutron's security group semantics on `eth1` for the VIPs."""
+        namespace = AmphoraNames(self._prefix, amphora_id).tenant_namespace
+        if rules is None:
+            remove_in_namespace(namespace, VIP_SECURITY_TABLE)
+            return
+        if not namespace_exists(namespace):
+            raise HostPlumbingError(f"amphora {amphora_id} has no tenant namespace {namespace}")
+        script = render_ruleset(VIP_SECURITY_TABLE, TENANT_IFNAME, rules, vip_addresses)
+        apply_in_namespace(namespace, script)
+
     def unplug_vip(self, amphora_id: str) -> None:
         """Delete the amphora's tenant veth (both ends)."""
         names = AmphoraNames(self._prefix, amphora_id)
@@ -219,7 +246,11 @@ def _eth1_plan(
     wanted: list[IPInterface] = []
     gateways: dict[int, str] = {}
     connected: set[str] = set()
-    for what, address in (("vrrp_ip", vrrp_ip), ("vip", vip), *(("additional vip", a) for a in additional_vips)):
+    for what, address in (
+        ("vrrp_ip", vrrp_ip),
+        ("vip", vip),
+        *(("additional vip", a) for a in additional_vips),
+    ):
         subnet = _subnet_of(network, address, what)
         ip = ipaddress.ip_address(address)
         if subnet.id in connected:

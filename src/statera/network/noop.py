@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from statera.domain.security_groups import SecurityGroupRuleSpec
 from statera.settings import NetworkSettings
 
 
@@ -24,6 +25,8 @@ class NoopNetworkDriver:
         self._lock = threading.Lock()
         self.host_networks_ready = False
         self.plugs: dict[str, NoopPlug] = {}
+        self.security: dict[str, tuple[tuple[SecurityGroupRuleSpec, ...], tuple[str, ...]]] = {}
+        """Amphora id → the security group rules and VIPs it enforces them for."""
         """Amphora id → its current VIP plug."""
 
     def ensure_host_networks(self) -> None:
@@ -46,6 +49,20 @@ class NoopNetworkDriver:
                 network=network, vrrp_ip=vrrp_ip, vip=vip, additional_vips=tuple(additional_vips)
             )
 
+    def set_vip_security(
+        self,
+        *,
+        amphora_id: str,
+        rules: Sequence[SecurityGroupRuleSpec] | None,
+        vip_addresses: Sequence[str],
+    ) -> None:
+        with self._lock:
+            if rules is None:
+                self.security.pop(amphora_id, None)
+            else:
+                self.security[amphora_id] = (tuple(rules), tuple(vip_addresses))
+
     def unplug_vip(self, amphora_id: str) -> None:
         with self._lock:
             self.plugs.pop(amphora_id, None)
+            self.security.pop(amphora_id, None)

@@ -54,10 +54,18 @@ def _enabled(value: bool | None) -> bool:
     return True if value is None else value
 
 
+VIP_SG_IDS_WITH_ALLOWED_CIDRS = (
+    "Validation failure: Allowed CIDRs cannot be used with custom VIP security groups "
+    "(vip_sg_ids): add the rules to the security groups instead."
+)
+
+
 def _cidrs(cidrs: Sequence[str] | None, lb: LoadBalancer) -> list[str]:
     """The listener's allowed CIDRs, each of the IP family of some VIP of `lb`."""
     if not cidrs:
         return []
+    if lb.vip_sg_ids:
+        raise InvalidSpec(VIP_SG_IDS_WITH_ALLOWED_CIDRS)
     vips = [lb.vip_address, *(v["ip_address"] for v in lb.additional_vips or ())]
     families = {ipaddress.ip_address(v).version for v in vips if v}
     for cidr in cidrs:

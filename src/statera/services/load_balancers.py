@@ -26,7 +26,16 @@ from statera.db.models import HealthMonitor, Listener, LoadBalancer, Member, Poo
 from statera.db.queries import load_balancers as lb_queries
 from statera.domain.enums import OperatingStatus, Topology
 from statera.domain.errors import InvalidSpec, NotFound, NotSupported
-from statera.services import amphorae, flavors, l7policies, listeners, pools, ports, quotas
+from statera.services import (
+    amphorae,
+    flavors,
+    l7policies,
+    listeners,
+    pools,
+    ports,
+    quotas,
+    security_groups,
+)
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -176,8 +185,25 @@ def _user_port(
 def _check_unsupported(values: Mapping[str, Any]) -> None:
     if values.get("vip_qos_policy_id") is not None:
         raise NotSupported("vip_qos_policy_id is not supported: there is no QoS service.")
-    if values.get("vip_sg_ids"):
-        raise NotSupported("vip_sg_ids is not yet supported by this release.")
+
+
+def _vip_security_groups(
+    session: Session, requested: Sequence[str] | None, *, project_id: str | None
+) -> list[str]:
+    """The security groups `vip_sg_ids` names, checked: each exists and is the caller's
+    (`project_id`; None for an administrator), and all are stateful or all stateless."""
+    sg_ids = list(dict.fromkeys(requested or ()))
+    if not sg_ids:
+        return []
+    missing = security_groups.missing(session, sg_ids, project_id=project_id)
+    if missing:
+        raise InvalidSpec(f"Security Group {missing[0]} not found.")
+    if len(security_groups.statefulness(session, sg_ids)) > 1:
+        raise InvalidSpec(
+            "Validation failure: the security groups of a VIP must be all stateful or all "
+            "stateless."
+        )
+    return sg_ids
 
 
 def _check_vip_network(net: NetworkSettings, placement: flavors.Placement) -> None:
@@ -269,6 +295,7 @@ def create(
     extra_vips = _additional_subnets(
         settings, net=net, vip_subnet=vip_subnet, requested=values.get("additional_vips") or ()
     )
+    sg_ids = _vip_security_groups(session, values.get("vip_sg_ids"), project_id=port_project)
     full_pools, pool_index = _graph_pools(values)
     now = utcnow()
     lb = LoadBalancer(
@@ -285,6 +312,7 @@ def create(
         availability_zone=values.get("availability_zone"),
         vip_network_id=net.id,
         vip_subnet_id=vip_subnet.id,
+        vip_sg_ids=sg_ids,
         generation=1,
         applied_generation=0,
         pending_since=now,
@@ -338,13 +366,27 @@ def create(
     return lb
 
 
-def update(session: Session, *, lb_id: str, values: Mapping[str, Any]) -> LoadBalancer:
+def update(
+    session: Session, *, lb_id: str, values: Mapping[str, Any], sg_project: str | None
+) -> LoadBalancer:
+    """Change a load balancer's attributes; `sg_project` as `create`'s `port_project`."""
     lb = lb_queries.lock_for_update(session, lb_id)
     begin_change(lb)
     if values.get("vip_qos_policy_id") is not None:
         raise NotSupported("vip_qos_policy_id is not supported: there is no QoS service.")
-    if values.get("vip_sg_ids"):
-        raise NotSupported("vip_sg_ids is not yet supported by this release.")
+    if "vip_sg_ids" in values:
+        sg_ids = _vip_security_groups(session, values["vip_sg_ids"], project_id=sg_project)
+        if sg_ids and any(
+            cidrs
+            for cidrs, status in session.execute(
+                select(Listener.allowed_cidrs, Listener.provisioning_status).where(
+                    Listener.load_balancer_id == lb.id
+                )
+            )
+            if status != PENDING_DELETE
+        ):
+            raise InvalidSpec(listeners.VIP_SG_IDS_WITH_ALLOWED_CIDRS)
+        lb.vip_sg_ids = sg_ids
     for key in ("name", "description"):
         if key in values:
             setattr(lb, key, values[key])

@@ -110,6 +110,8 @@ def create_load_balancer(request: Request, raw: Body) -> Response:
             f"Value should have a maximum character requirement of {PROJECT_ID_MAX}"
         )
     authorize(request, "loadbalancer", "post", project_id=project_id)
+    if values.get("vip_sg_ids"):
+        authorize(request, "loadbalancer", "post:vip_sg_ids", project_id=project_id)
     graph = bool(values.get("listeners") or values.get("pools"))
     caller = request_context(request)
     with ctx.database.write() as session:
@@ -146,7 +148,17 @@ def update_load_balancer(request: Request, lb_id: str, raw: Body) -> Response:
     body = parse_body(LoadBalancerRootPUT, raw).loadbalancer
     with ctx.database.write() as session:
         _authorize(request, session, lb_id, "put")
-        service.update(session, lb_id=lb_id, values=body.model_dump(exclude_unset=True))
+        values = body.model_dump(exclude_unset=True)
+        if values.get("vip_sg_ids"):
+            _authorize(request, session, lb_id, "put:vip_sg_ids")
+        caller = request_context(request)
+        service.update(
+            session,
+            lb_id=lb_id,
+            values=values,
+            # Security groups are the caller's (an admin's: anyone's), as `vip_port_id`.
+            sg_project=None if caller.is_admin else caller.project_id,
+        )
         session.flush()
         doc = views.load_balancers(
             session, [views.fetch_written(session, views.LOAD_BALANCER_COLUMNS, lb_id)]
