@@ -31,6 +31,17 @@ _IFNAME_MAX = 15
 MAX_STATE_DIR_LENGTH = 97 - len("/amphorae/") - 36 - len("/haproxy.sock")
 
 
+OWASP_SUITE_B_CIPHERS = (
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:"
+    "ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256"
+)
+"""Octavia's default cipher list for listeners and pools (OWASP "suite B")."""
+CIPHERS_PATTERN = r"^[A-Za-z0-9:+\-_.!@=]{1,2048}$"
+
+
 class SettingsError(ValueError):
     """A configuration file or value that cannot be used; the message says why."""
 
@@ -107,17 +118,18 @@ class ApiSettings(_Group):
     (`amphora` and its deprecated alias `octavia` are the drivers this release has)."""
     allow_ping_health_monitors: bool = True
     """Accept PING health monitors."""
-    default_pool_ciphers: str = Field(
-        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
-        "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-        "DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:"
-        "ECDHE-RSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256",
-        pattern=r"^[A-Za-z0-9:+\-_.!@=]{1,2048}$",
-    )
+    default_pool_ciphers: str = Field(OWASP_SUITE_B_CIPHERS, pattern=CIPHERS_PATTERN)
     """OpenSSL cipher list of a new TLS-enabled pool that names none (Octavia's OWASP suite B)."""
     default_pool_tls_versions: str = "TLSv1.2, TLSv1.3"
     """Comma-separated TLS versions of a new TLS-enabled pool that names none (Octavia's default)."""
+    allow_tls_terminated_listeners: bool = True
+    """Accept TERMINATED_HTTPS listeners (their certificates come from the key manager, /v1)."""
+    default_listener_ciphers: str = Field(OWASP_SUITE_B_CIPHERS, pattern=CIPHERS_PATTERN)
+    """OpenSSL cipher list of a new TERMINATED_HTTPS listener that names none (OWASP suite B)."""
+    default_listener_tls_versions: str = "TLSv1.2, TLSv1.3"
+    """Comma-separated TLS versions of a new TERMINATED_HTTPS listener that names none."""
+    default_listener_alpn_protocols: str = "h2, http/1.1, http/1.0"
+    """Comma-separated ALPN protocols a new TERMINATED_HTTPS listener offers when it names none."""
 
     @field_validator("enabled_provider_drivers")
     @classmethod
@@ -125,7 +137,7 @@ class ApiSettings(_Group):
         parse_provider_drivers(value)
         return value
 
-    @field_validator("default_pool_tls_versions")
+    @field_validator("default_pool_tls_versions", "default_listener_tls_versions")
     @classmethod
     def _pool_tls_versions(cls, value: str) -> str:
         versions = [v.strip() for v in value.split(",") if v.strip()]
@@ -139,6 +151,26 @@ class ApiSettings(_Group):
     def pool_tls_versions(self) -> list[str]:
         """`default_pool_tls_versions` as a list, in the order written."""
         return [v.strip() for v in self.default_pool_tls_versions.split(",") if v.strip()]
+
+    @property
+    def listener_tls_versions(self) -> list[str]:
+        """`default_listener_tls_versions` as a list, in the order written."""
+        return [v.strip() for v in self.default_listener_tls_versions.split(",") if v.strip()]
+
+    @field_validator("default_listener_alpn_protocols")
+    @classmethod
+    def _alpn(cls, value: str) -> str:
+        protocols = [v.strip() for v in value.split(",") if v.strip()]
+        if not protocols:
+            raise ValueError("expected at least one ALPN protocol")
+        for protocol in protocols:
+            _one_of(protocol, {"h2", "http/1.1", "http/1.0"})
+        return value
+
+    @property
+    def listener_alpn_protocols(self) -> list[str]:
+        """`default_listener_alpn_protocols` as a list, in the order written."""
+        return [v.strip() for v in self.default_listener_alpn_protocols.split(",") if v.strip()]
 
     @property
     def providers(self) -> dict[str, str]:
@@ -171,6 +203,20 @@ class QuotaSettings(_Group):
     """L7 policies per project unless the project has an override; -1 is unlimited."""
     default_l7rule_quota: int = Field(-1, ge=-1, le=2000000000)
     """L7 rules per project unless the project has an override; -1 is unlimited."""
+
+
+class CertificatesSettings(_Group):
+    secret_key_file: Path | None = None
+    """AES-256-GCM key (32 random bytes) that encrypts the key manager's secret payloads at
+    rest; created (mode 0600) on first use. Default: <state_dir>/pki/secrets.key. Hosts that
+    share a database must share this file."""
+
+    @field_validator("secret_key_file")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("must be an absolute path")
+        return value
 
 
 class DatabaseSettings(_Group):
@@ -338,8 +384,13 @@ class Settings:
     source: str = "<built-in defaults>"
     oslo_policy: OsloPolicySettings = field(default_factory=OsloPolicySettings)
     quotas: QuotaSettings = field(default_factory=lambda: QuotaSettings.model_validate({}))
+    certificates: CertificatesSettings = field(default_factory=CertificatesSettings)
     keystone_authtoken: tuple[tuple[str, str], ...] = ()
     """The `[keystone_authtoken]` section as written, handed to keystonemiddleware unchanged."""
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.certificates.secret_key_file or self.default.state_dir / "pki" / "secrets.key"
 
     @property
     def database_url(self) -> str:
@@ -375,6 +426,7 @@ _GROUPS: dict[str, tuple[str, type[_Group]]] = {
     "management": ("management", ManagementSettings),
     "oslo_policy": ("oslo_policy", OsloPolicySettings),
     "quotas": ("quotas", QuotaSettings),
+    "certificates": ("certificates", CertificatesSettings),
 }
 
 PASS_THROUGH_SECTIONS = ("keystone_authtoken",)
@@ -480,7 +532,9 @@ def _cidr_of(
     except ValueError as exc:
         raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: {exc}") from None
     if net.version not in versions or net.num_addresses < 8:
-        wanted = "an IPv4 /29 or larger" if versions == (4,) else "an IPv4 /29 or IPv6 /125 or larger"
+        wanted = (
+            "an IPv4 /29 or larger" if versions == (4,) else "an IPv4 /29 or IPv6 /125 or larger"
+        )
         raise SettingsError(f"[{section}] cidr = {values['cidr']!r}: use {wanted}")
     return net
 
@@ -523,7 +577,9 @@ def _check_uuids(section: str, values: dict[str, str], keys: tuple[str, ...]) ->
                 raise SettingsError(f"[{section}] {key} = {values[key]!r}: not a UUID") from None
 
 
-def _subnet(name: str, values: dict[str, str], networks: dict[str, NetworkSettings]) -> SubnetSettings:
+def _subnet(
+    name: str, values: dict[str, str], networks: dict[str, NetworkSettings]
+) -> SubnetSettings:
     section = f"subnet:{name}"
     if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", name):
         raise SettingsError(f"[{section}]: subnet names use 1-64 of A-Z a-z 0-9 _ . -")

@@ -21,11 +21,12 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.stack import Stack, wait_for
-from tests.integration.rendering.test_pool_tls_live import self_signed
+from tests.tls_material import cert_pem, make_ca, make_server_cert
 
 from statera.demo.backends import Backend, start_backends
 
 TLS_PORT = 8443
+MEMBER_CA = make_ca("Member CA")
 SERVER = r"""
 import http.server, ssl, sys
 cert, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -63,7 +64,11 @@ def _speaks_tls(address: str) -> bool:
 @pytest.fixture(scope="module")
 def tls_member(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     backend = start_backends(stack.settings, network="private", count=1, port=8080)[0]
-    cert, key = self_signed(Path(tmp_path_factory.mktemp("member-cert")))
+    directory = Path(tmp_path_factory.mktemp("member-cert"))
+    cert, key = directory / "member.crt", directory / "member.key"
+    cert_data, key_data = make_server_cert(MEMBER_CA, ["member.test"])
+    cert.write_bytes(cert_data)
+    key.write_bytes(key_data)
     argv = [sys.executable, "-c", SERVER, str(cert), str(key), str(TLS_PORT)]
     process = subprocess.Popen(
         ["ip", "netns", "exec", backend.namespace, *argv],
@@ -85,6 +90,23 @@ def tls_member(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 def _answer(vip: str) -> httpx.Response:
     return httpx.get(f"http://{vip}/", timeout=3.0, headers={"Connection": "close"})
+
+
+def _status(vip: str) -> int | None:
+    """The VIP's status code; None while HAProxy is still retrying the member."""
+    try:
+        return httpx.get(
+            f"http://{vip}/", timeout=10.0, headers={"Connection": "close"}
+        ).status_code
+    except httpx.TimeoutException:
+        return None
+
+
+def _secret(stack: Stack, pem: bytes) -> str:
+    body = {"name": "ca", "payload": pem.decode(), "payload_content_type": "text/plain"}
+    r = stack.api.post("/v1/secrets", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["secret_ref"])
 
 
 def _update_pool(stack: Stack, lb_id: str, pool_id: str, values: dict[str, Any]) -> None:
@@ -132,6 +154,19 @@ def test_the_amphora_re_encrypts_to_the_member(stack: Stack, tls_member: Backend
         what="the amphora to speak TLSv1.2 to the member",
     )
     assert capped.status_code == 200
+
+    # Verification by a CA from the key manager: the member's own CA passes, another fails.
+    ca_ref = _secret(stack, cert_pem(MEMBER_CA[0]))
+    _update_pool(stack, lb["id"], pool_id, {"ca_tls_container_ref": ca_ref})
+    assert _answer(vip).text == "tls-member TLSv1.2"
+    other_ref = _secret(stack, cert_pem(make_ca("Other CA")[0]))
+    _update_pool(stack, lb["id"], pool_id, {"ca_tls_container_ref": other_ref})
+    wait_for(
+        lambda: _status(vip) == 503,
+        timeout_s=30,
+        what="a member whose certificate the pool's CA did not sign to be refused",
+    )
+    _update_pool(stack, lb["id"], pool_id, {"ca_tls_container_ref": None})
 
     _update_pool(stack, lb["id"], pool_id, {"tls_enabled": False})
     # Plain HTTP to a TLS server: the member drops it, the amphora answers an error.

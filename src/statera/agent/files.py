@@ -1,17 +1,22 @@
 """The on-disk layout of one amphora's HAProxy and the atomic write every file goes through.
 
 All of an amphora's files live flat in its `base_dir` (one load balancer per
-amphora): the rendered haproxy.cfg names the same sockets and state file, so
-the controller's renderer and `LbPaths` must agree. Writers never leave a half
+amphora), except the TLS files of the load balancer, which live in `certs/`
+(0700, files 0600): the rendered haproxy.cfg names the same sockets, state file
+and `certs/<name>` paths, so the controller's renderer and `LbPaths` must agree. Writers never leave a half
 file behind: `atomic_write` writes a temporary sibling, fsyncs and renames.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import NamedTuple
+
+from statera.protocol.agent_api import is_certificate_name
 
 PING_WRAPPER = """#!/bin/sh
 # External check for PING health monitors, written by the Statera agent.
@@ -75,8 +80,20 @@ class LbPaths(NamedTuple):
         """`external-check command <this>` for PING monitors."""
         return self.base / "ping-wrapper.sh"
 
+    @property
+    def certs_dir(self) -> Path:
+        """The load balancer's certificates, keys, CAs and CRLs; `crt <this>/<name>` etc."""
+        return self.base / "certs"
+
+    def certificate(self, name: str) -> Path:
+        """The path of a TLS file; `name` must pass `protocol.agent_api.is_certificate_name`."""
+        if not is_certificate_name(name):
+            raise ValueError(f"not a certificate file name: {name!r}")
+        return self.certs_dir / name
+
     def lb_files(self) -> tuple[Path, ...]:
-        """Everything a DELETE of the load balancer removes (not the agent's own files)."""
+        """Every file a DELETE of the load balancer removes (not the agent's own files);
+        `certs_dir` goes with them."""
         return (
             self.config,
             self.candidate,
@@ -117,3 +134,32 @@ def read_text(path: Path) -> str | None:
 
 def write_ping_wrapper(paths: LbPaths, *, ping: str) -> None:
     atomic_write(paths.ping_wrapper, PING_WRAPPER.format(ping=ping), mode=0o755)
+
+
+def ensure_certs_dir(paths: LbPaths) -> Path:
+    """Create `certs/` as 0700 (whatever the umask) and return it."""
+    paths.certs_dir.mkdir(mode=0o700, exist_ok=True)
+    paths.certs_dir.chmod(0o700)
+    return paths.certs_dir
+
+
+def stored_certificates(paths: LbPaths) -> dict[str, bytes]:
+    """Name -> content of every TLS file in `certs/` (temporary files left out)."""
+    try:
+        entries = list(paths.certs_dir.iterdir())
+    except FileNotFoundError:
+        return {}
+    found: dict[str, bytes] = {}
+    for entry in sorted(entries):
+        if is_certificate_name(entry.name) and entry.is_file():
+            try:
+                found[entry.name] = entry.read_bytes()
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+    return found
+
+
+def remove_certs_dir(paths: LbPaths) -> None:
+    """Remove `certs/` and everything in it; absent is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(paths.certs_dir)

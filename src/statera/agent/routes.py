@@ -18,7 +18,15 @@ from typing import NamedTuple
 
 from statera.agent import runtime_commands, sockets
 from statera.agent.errors import BadRequest, Conflict, HaproxyFailed, NotFound
-from statera.agent.files import LbPaths, atomic_write, read_text, write_ping_wrapper
+from statera.agent.files import (
+    LbPaths,
+    atomic_write,
+    ensure_certs_dir,
+    read_text,
+    remove_certs_dir,
+    stored_certificates,
+    write_ping_wrapper,
+)
 from statera.agent.haproxy import Haproxy, config_etag
 from statera.agent.logs import log
 from statera.agent.stats import StatusReporter
@@ -27,8 +35,13 @@ from statera.protocol.agent_api import (
     AgentConfig,
     AgentInfo,
     AmphoraStatusReport,
+    CertificateChecksum,
+    CertificateList,
     RuntimeResult,
+    is_certificate_name,
 )
+
+_PEM_MARKER = b"-----BEGIN "
 
 
 class Request(NamedTuple):
@@ -91,6 +104,23 @@ class Agent:
                 f"No load balancer {lb_id} on amphora {self.amphora_id}",
             )
 
+    def require_amphora(self, amphora_id: str) -> None:
+        if amphora_id != self.amphora_id:
+            raise BadRequest(
+                "Wrong amphora", f"this agent is amphora {self.amphora_id}, not {amphora_id}"
+            )
+
+    def require_free_or(self, lb_id: str) -> str | None:
+        """The current load balancer if it is `lb_id` or None; Conflict for another one."""
+        current = self.current_lb()
+        if current is not None and current != lb_id:
+            raise Conflict(
+                "Amphora in use",
+                f"amphora {self.amphora_id} serves load balancer {current}; "
+                f"DELETE /{API_VERSION}/listeners/{current} first",
+            )
+        return current
+
 
 def get_root(agent: Agent, request: Request) -> Response:
     return json_response(200, {"api_version": API_VERSION})
@@ -108,22 +138,13 @@ def get_info(agent: Agent, request: Request) -> Response:
 
 def put_haproxy_config(agent: Agent, request: Request) -> Response:
     amphora_id, lb_id = request.params["amphora_id"], request.params["lb_id"]
-    if amphora_id != agent.amphora_id:
-        raise BadRequest(
-            "Wrong amphora", f"this agent is amphora {agent.amphora_id}, not {amphora_id}"
-        )
+    agent.require_amphora(amphora_id)
     try:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest("Invalid request", f"the configuration is not UTF-8: {exc}") from exc
     with agent.lock:
-        current = agent.current_lb()
-        if current is not None and current != lb_id:
-            raise Conflict(
-                "Amphora in use",
-                f"amphora {agent.amphora_id} serves load balancer {current}; "
-                f"DELETE /{API_VERSION}/listeners/{current} first",
-            )
+        current = agent.require_free_or(lb_id)
         etag = agent.haproxy.apply_config(text)
         if current is None:
             atomic_write(agent.paths.lb_marker, lb_id)
@@ -168,7 +189,75 @@ def delete_listeners(agent: Agent, request: Request) -> Response:
         details = agent.haproxy.stop()
         for path in agent.paths.lb_files():
             path.unlink(missing_ok=True)
+        remove_certs_dir(agent.paths)
     return json_response(200, {"message": "OK", "details": details})
+
+
+def _certificate_name(request: Request) -> str:
+    name = request.params["filename"]
+    if not is_certificate_name(name):  # the route's pattern allows `..` inside a name
+        raise BadRequest("Invalid file name", f"{name!r} is not [A-Za-z0-9_.-]+.pem without ..")
+    return name
+
+
+def _require_certificates_of(agent: Agent, lb_id: str) -> None:
+    """Certificates are readable for the amphora's load balancer, or any before it has one."""
+    current = agent.current_lb()
+    if current is not None and current != lb_id:
+        agent.require_lb(lb_id)
+
+
+def put_certificate(agent: Agent, request: Request) -> Response:
+    """Store one PEM file (certificate with key, CA or CRL) for `haproxy.cfg` to name.
+
+    The first upload may come before the first configuration: on an amphora that
+    serves no load balancer yet, it claims the amphora for `lb_id`, as a config
+    upload would. Written atomically, 0600, so HAProxy never reads half a key.
+    """
+    amphora_id, lb_id = request.params["amphora_id"], request.params["lb_id"]
+    agent.require_amphora(amphora_id)
+    name = _certificate_name(request)
+    data = request.body
+    if _PEM_MARKER not in data:
+        # Never echo the body: it may hold a private key.
+        raise BadRequest("Invalid certificate", f"{name}: the body is not PEM ({len(data)} bytes)")
+    with agent.lock:
+        current = agent.require_free_or(lb_id)
+        atomic_write(ensure_certs_dir(agent.paths) / name, data, mode=0o600)
+        if current is None:
+            atomic_write(agent.paths.lb_marker, lb_id)
+    return json_response(200, {"message": "OK"}, headers=(("ETag", config_etag(data)),))
+
+
+def get_certificate(agent: Agent, request: Request) -> Response:
+    _require_certificates_of(agent, request.params["lb_id"])
+    name = _certificate_name(request)
+    try:
+        data = agent.paths.certificate(name).read_bytes()
+    except FileNotFoundError:
+        raise NotFound("Certificate not found", name) from None
+    checksum: CertificateChecksum = {"md5sum": config_etag(data)}
+    return json_response(200, checksum)
+
+
+def delete_certificate(agent: Agent, request: Request) -> Response:
+    """Remove one TLS file; deleting an absent one answers 200 too."""
+    _require_certificates_of(agent, request.params["lb_id"])
+    name = _certificate_name(request)
+    with agent.lock:
+        agent.paths.certificate(name).unlink(missing_ok=True)
+    return json_response(200, {"message": "OK"})
+
+
+def list_certificates(agent: Agent, request: Request) -> Response:
+    """Name -> MD5 of every TLS file stored, so the controller can sync exactly."""
+    _require_certificates_of(agent, request.params["lb_id"])
+    with agent.lock:
+        stored = stored_certificates(agent.paths)
+    listing: CertificateList = {
+        "certificates": {name: config_etag(data) for name, data in stored.items()}
+    }
+    return json_response(200, listing)
 
 
 def get_status(agent: Agent, request: Request) -> Response:

@@ -37,7 +37,7 @@ from statera.agent.errors import (
 )
 from statera.agent.logs import log
 from statera.agent.routes import Agent, Request, Response, json_response
-from statera.protocol.agent_api import AgentConfig
+from statera.protocol.agent_api import CERTIFICATE_NAME, AgentConfig
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 HANDSHAKE_TIMEOUT_S = 10.0
@@ -50,6 +50,7 @@ _SEGMENT = {
     "lb_id": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
     "amphora_id": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
     "action": r"start|stop|reload",
+    "filename": CERTIFICATE_NAME.pattern,
 }
 
 
@@ -74,6 +75,16 @@ ROUTES: tuple[Route, ...] = (
     _route("DELETE", "/1.0/listeners/{lb_id}", routes.delete_listeners),
     _route("GET", "/1.0/status", routes.get_status),
     _route("PUT", "/1.0/runtime/{lb_id}", routes.put_runtime),
+    _route(
+        "PUT",
+        "/1.0/loadbalancer/{amphora_id}/{lb_id}/certificates/{filename}",
+        routes.put_certificate,
+    ),
+    _route("GET", "/1.0/loadbalancer/{lb_id}/certificates/{filename}", routes.get_certificate),
+    _route(
+        "DELETE", "/1.0/loadbalancer/{lb_id}/certificates/{filename}", routes.delete_certificate
+    ),
+    _route("GET", "/1.0/loadbalancer/{lb_id}/certificates", routes.list_certificates),
 )
 
 STATUS_FOR: dict[type[AgentError], int] = {

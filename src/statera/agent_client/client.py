@@ -38,6 +38,7 @@ from statera.protocol.agent_api import (
     DEFAULT_PORT,
     AgentInfo,
     AmphoraStatusReport,
+    is_certificate_name,
 )
 
 _PREFIX = f"/{API_VERSION}"
@@ -190,6 +191,43 @@ class AgentClient:
             raise AgentResponseInvalid("outputs must be strings", amphora_id=address.amphora_id)
         return cast(list[str], outputs)
 
+    def upload_certificate(
+        self, address: AgentAddress, *, lb_id: str, filename: str, data: bytes
+    ) -> str:
+        """Store one PEM file (certificate with key, CA or CRL) for the load balancer's
+        config to name; returns its MD5. A file the agent refuses raises AgentRejected(400)."""
+        response = self._request(
+            address,
+            "PUT",
+            f"{_PREFIX}/loadbalancer/{_segment(address.amphora_id)}/{_segment(lb_id)}"
+            f"/certificates/{_filename(filename)}",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+            expect=200,
+        )
+        return str(response.headers.get("ETag", ""))
+
+    def delete_certificate(self, address: AgentAddress, *, lb_id: str, filename: str) -> None:
+        """Remove one TLS file; an absent one is fine."""
+        self._request(
+            address,
+            "DELETE",
+            f"{_PREFIX}/loadbalancer/{_segment(lb_id)}/certificates/{_filename(filename)}",
+            expect=200,
+        )
+
+    def list_certificates(self, address: AgentAddress, *, lb_id: str) -> dict[str, str]:
+        """File name -> MD5 of every TLS file the agent stores for the load balancer."""
+        response = self._request(
+            address, "GET", f"{_PREFIX}/loadbalancer/{_segment(lb_id)}/certificates", expect=200
+        )
+        listing = _field(_json(address, response), "certificates", dict, address)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in listing.items()):
+            raise AgentResponseInvalid(
+                "certificates must map names to MD5 strings", amphora_id=address.amphora_id
+            )
+        return cast(dict[str, str], listing)
+
     # --- plumbing ---
 
     def _action(self, address: AgentAddress, lb_id: str, action: str) -> str:
@@ -270,6 +308,13 @@ def _segment(value: str) -> str:
     """An id as a path segment; anything that could change the path is a programming error."""
     if not _SEGMENT.fullmatch(value):
         raise ValueError(f"not a valid id for an agent URL: {value!r}")
+    return value
+
+
+def _filename(value: str) -> str:
+    """A TLS file name as a path segment; the agent refuses anything else anyway."""
+    if not is_certificate_name(value):
+        raise ValueError(f"not a valid certificate file name: {value!r}")
     return value
 
 

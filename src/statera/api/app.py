@@ -23,6 +23,7 @@ from statera.api.routes import (
     flavors,
     health_monitors,
     identity,
+    key_manager,
     l7policies,
     l7rules,
     listeners,
@@ -103,6 +104,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(auth.AuthMiddleware, auth=app.state.auth)
     app.add_middleware(RequestMiddleware)
+    _add_routes(app, key_manager.router)  # Barbican's `/v1` (and `/` for key-manager clients)
     _add_routes(app, versions.router)
     for prefix in PREFIXES:
         for module in V2_MODULES:

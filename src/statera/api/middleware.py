@@ -1,7 +1,9 @@
 """Transport-level behaviour every response shares (Octavia §1.1), as one ASGI middleware.
 
 - every response carries `X-OpenStack-Request-ID: req-<uuid4>`;
-- an `Accept` header that excludes JSON is answered 406 (API-WG body);
+- an `Accept` header that excludes JSON is answered 406 (API-WG body), except on the
+  key manager's secrets (`/v1/secrets/...`, `/secrets/...`), whose payloads are read
+  with their own media type (`api/routes/key_manager.py` negotiates);
 - a `.json` suffix on the path is accepted and ignored;
 - a request body larger than `MAX_BODY_BYTES` is answered 413;
 - a NUL character in the path or query is answered 400 (PostgreSQL cannot store it);
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-openstack-request-id"
 MAX_BODY_BYTES = 1024 * 1024
 _JSON_RANGES = frozenset({"*/*", "*", "application/*", "application/json"})
+OWN_NEGOTIATION = ("/v1/secrets/", "/secrets/")
+"""Paths whose handlers answer other media types than JSON and check Accept themselves."""
 
 
 def accepts_json(accept: str) -> bool:
@@ -83,7 +87,10 @@ class RequestMiddleware:
             await send_with_id({"type": "http.response.body", "body": body})
 
         headers = _headers(scope)
-        if not accepts_json(headers.get(b"accept", b"").decode("latin-1")):
+        path: str = scope["path"]
+        if not path.startswith(OWN_NEGOTIATION) and not accepts_json(
+            headers.get(b"accept", b"").decode("latin-1")
+        ):
             detail = "Only application/json is available; the Accept header excludes it."
             await answer(406, api_wg_body(406, detail, request_id))
             return
@@ -93,7 +100,6 @@ class RequestMiddleware:
                 413, fault_body(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
             )
             return
-        path: str = scope["path"]
         if "\x00" in path or b"%00" in scope.get("query_string", b""):
             await answer(400, fault_body(400, "Invalid characters in the request URL."))
             return

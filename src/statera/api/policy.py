@@ -143,8 +143,35 @@ def rule_name(resource: str, action: str) -> str:
     return f"{PREFIX}:{resource}:{action}"
 
 
+KEY_MANAGER_RULES: dict[str, str] = {
+    # Barbican's names (no prefix), served by `api/routes/key_manager.py`. A project's
+    # readers see metadata; only its members (and admins, of any project) read payloads
+    # and write. Barbican's legacy `observer` and `creator` roles count as reader and member.
+    "key-manager:read": (
+        "((role:reader or role:observer or role:load-balancer_observer"
+        " or role:member or role:creator or role:load-balancer_member)"
+        " and rule:load-balancer:owner) or rule:load-balancer:admin"
+    ),
+    "key-manager:write": (
+        "((role:member or role:creator or role:load-balancer_member)"
+        " and rule:load-balancer:owner) or rule:load-balancer:admin"
+    ),
+    "secrets:get": "rule:key-manager:read",
+    "secret:get": "rule:key-manager:read",
+    "secret:decrypt": "rule:key-manager:write",
+    "secrets:post": "rule:key-manager:write",
+    "secret:put": "rule:key-manager:write",
+    "secret:delete": "rule:key-manager:write",
+    "containers:get": "rule:key-manager:read",
+    "container:get": "rule:key-manager:read",
+    "containers:post": "rule:key-manager:write",
+    "container:delete": "rule:key-manager:write",
+}
+"""The key manager's rules, by Barbican's names; overridable in the policy file like the rest."""
+
 DEFAULT_RULES: dict[str, str] = {
     **BUILDING_BLOCKS,
+    **KEY_MANAGER_RULES,
     **{
         rule_name(resource, action): text
         for resource, actions in RESOURCE_RULES.items()

@@ -11,10 +11,13 @@ a feature works.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from statera.agent_client.client import AgentAddress
 from statera.agent_client.errors import AgentError, AgentRejected, AgentUnreachable
@@ -22,8 +25,11 @@ from statera.agent_client.retry import Backoff, wait_until_reachable
 from statera.compute.base import ComputeDriver
 from statera.domain.errors import PermanentError, TemporaryError
 from statera.network.base import NetworkDriver
-from statera.protocol.agent_api import AmphoraStatusReport
+from statera.protocol.agent_api import AmphoraStatusReport, is_certificate_name
 from statera.settings import Settings
+
+if TYPE_CHECKING:
+    from statera.agent_client.client import AgentClient
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +45,21 @@ class AmphoraDriver(Protocol):
     def wait_ready(self, amp: AmphoraEndpoint, *, deadline_s: float) -> None: ...
 
     def apply_config(
-        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+        self,
+        amp: AmphoraEndpoint,
+        *,
+        lb_id: str,
+        config: str,
+        runtime: list[str] | None,
+        files: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
         """Upload and activate `config`; with `runtime`, apply those commands instead of a
-        reload (the uploaded file is what a later reload uses)."""
+        reload (the uploaded file is what a later reload uses).
+
+        `files` are the (name, PEM bytes) TLS files `config` names (`LoadBalancerSpec.
+        tls_files`): they are on the amphora before `config` is checked, and files no
+        longer named are removed once `config` is live. Their content is secret: it
+        never appears in an error or a log line."""
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None: ...
 
@@ -57,7 +74,13 @@ class NoopAmphora:
         return None
 
     def apply_config(
-        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+        self,
+        amp: AmphoraEndpoint,
+        *,
+        lb_id: str,
+        config: str,
+        runtime: list[str] | None,
+        files: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
         return None
 
@@ -71,10 +94,28 @@ class NoopAmphora:
         return None
 
 
+@contextmanager
+def _agent_errors(amp: AmphoraEndpoint, refused: str) -> Iterator[None]:
+    """An agent's refusal is permanent (`amphora <id> <refused>: <why>`); anything else
+    (unreachable, timed out) is retried."""
+    try:
+        yield
+    except AgentRejected as exc:
+        raise PermanentError(f"amphora {amp.amphora_id} {refused}: {exc}") from exc
+    except AgentError as exc:
+        raise TemporaryError(f"amphora {amp.amphora_id}: {exc}") from exc
+
+
 class RestAmphora:
     """Drives real agents over mutual TLS with the controller's client certificate."""
 
-    def __init__(self, settings: Settings, *, pki_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, *, pki_dir: Path, client: AgentClient | None = None
+    ) -> None:
+        """`client` replaces the one built from `pki_dir` (tests pass one over MockTransport)."""
+        if client is not None:
+            self._client = client
+            return
         import httpx
 
         from statera.agent_client.client import AgentClient
@@ -104,17 +145,61 @@ class RestAmphora:
             raise TemporaryError(f"amphora {amp.amphora_id}: agent unreachable: {exc}") from exc
 
     def apply_config(
-        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+        self,
+        amp: AmphoraEndpoint,
+        *,
+        lb_id: str,
+        config: str,
+        runtime: list[str] | None,
+        files: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
         address = self._address(amp)
-        try:
+        uploaded, stale = self._upload_files(amp, address, lb_id=lb_id, files=files)
+        if uploaded:
+            runtime = None  # HAProxy reads certificate files only when it (re)loads
+        self._activate(amp, address, lb_id=lb_id, config=config, runtime=runtime)
+        for name in stale:
+            with _agent_errors(amp, f"refused to delete TLS file {name}"):
+                self._client.delete_certificate(address, lb_id=lb_id, filename=name)
+
+    def _upload_files(
+        self,
+        amp: AmphoraEndpoint,
+        address: AgentAddress,
+        *,
+        lb_id: str,
+        files: tuple[tuple[str, bytes], ...],
+    ) -> tuple[list[str], list[str]]:
+        """Put the files the agent lacks or holds with other content; return (names
+        uploaded, names stored but no longer wanted)."""
+        wanted: dict[str, bytes] = {}
+        for name, data in files:
+            if not is_certificate_name(name):
+                raise PermanentError(f"TLS file name {name!r} is not [A-Za-z0-9_.-]+.pem")
+            if wanted.setdefault(name, data) != data:
+                raise PermanentError(f"TLS file {name} is given twice with different content")
+        with _agent_errors(amp, "refused to list its TLS files"):
+            stored = self._client.list_certificates(address, lb_id=lb_id)
+        uploaded: list[str] = []
+        for name, data in wanted.items():
+            if stored.get(name) == hashlib.md5(data, usedforsecurity=False).hexdigest():
+                continue
+            with _agent_errors(amp, f"rejected TLS file {name}"):
+                self._client.upload_certificate(address, lb_id=lb_id, filename=name, data=data)
+            uploaded.append(name)
+        return uploaded, sorted(set(stored) - set(wanted))
+
+    def _activate(
+        self,
+        amp: AmphoraEndpoint,
+        address: AgentAddress,
+        *,
+        lb_id: str,
+        config: str,
+        runtime: list[str] | None,
+    ) -> None:
+        with _agent_errors(amp, "rejected the HAProxy configuration"):
             self._client.upload_haproxy_config(address, lb_id=lb_id, config=config)
-        except AgentRejected as exc:
-            raise PermanentError(
-                f"amphora {amp.amphora_id} rejected the HAProxy configuration: {exc}"
-            ) from exc
-        except AgentError as exc:
-            raise TemporaryError(f"amphora {amp.amphora_id}: {exc}") from exc
         if runtime:
             try:
                 self._client.run_runtime_commands(address, lb_id=lb_id, commands=runtime)
@@ -124,12 +209,8 @@ class RestAmphora:
                 log.info(
                     "amphora %s: runtime change not applied (%s); reloading", amp.amphora_id, exc
                 )
-        try:
+        with _agent_errors(amp, "could not start HAProxy"):
             self._client.start_haproxy(address, lb_id=lb_id)  # reloads if already running
-        except AgentRejected as exc:
-            raise PermanentError(f"amphora {amp.amphora_id}: HAProxy did not start: {exc}") from exc
-        except AgentError as exc:
-            raise TemporaryError(f"amphora {amp.amphora_id}: {exc}") from exc
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
         try:

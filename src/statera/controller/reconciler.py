@@ -36,15 +36,17 @@ from statera.controller.drivers import AmphoraEndpoint, Drivers
 from statera.db import models
 from statera.db.base import utcnow
 from statera.db.session import Database
-from statera.db.snapshots import load_balancer_spec
+from statera.db.snapshots import TlsKind, TlsLoader, load_balancer_spec
 from statera.domain.enums import (
     AmphoraRole,
     AmphoraStatus,
     OperatingStatus,
     ProvisioningStatus,
 )
-from statera.domain.errors import PermanentError, TemporaryError
+from statera.domain.errors import InvalidSpec, PermanentError, TemporaryError
 from statera.domain.specs import AmphoraRuntime, HaproxyDefaults, LoadBalancerSpec
+from statera.services import certificates
+from statera.services.certificates import secret_box
 from statera.settings import NetworkSettings, Settings, derived_id
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,7 @@ class Reconciler:
             if lb is None or lb.lease_owner != owner:
                 return None
             deleting = lb.provisioning_status == GONE
-            spec = load_balancer_spec(s, lb)
+            spec = load_balancer_spec(s, lb, tls_loader=self._tls_loader(s))
             network = self._settings.network_named(lb.vip_subnet_id or lb.vip_network_id or "")
             amps = list(
                 s.scalars(
@@ -180,6 +182,24 @@ class Reconciler:
                 for a in retiring
             )
             return _Plan(lb.generation, deleting, spec, network, endpoints, fresh, old)
+
+    def _tls_loader(self, s: Session) -> TlsLoader:
+        """Certificates, CAs and CRLs from the key manager, read in this transaction; a
+        reference that no longer loads (its secret was deleted) fails the load balancer
+        with the key manager's reason, as Octavia's worker does."""
+
+        def load(kind: TlsKind, ref: str, project_id: str) -> bytes:
+            box = secret_box(self._settings)
+            try:
+                if kind == "bundle":
+                    return certificates.load_bundle(s, ref, project_id=project_id, box=box).pem
+                if kind == "ca":
+                    return certificates.load_ca(s, ref, project_id=project_id, box=box)
+                return certificates.load_crl(s, ref, project_id=project_id, box=box)
+            except InvalidSpec as exc:
+                raise PermanentError(f"TLS reference {ref}: {exc.message}") from exc
+
+        return load
 
     def _new_amphora(
         self, s: Session, lb: models.LoadBalancer, network: NetworkSettings
@@ -271,7 +291,9 @@ class Reconciler:
             runtime = None
             if previous is not None and amp.amphora_id not in plan.fresh:
                 runtime = runtime_commands(previous, plan.spec)
-            self._drivers.amphora.apply_config(amp, lb_id=lb_id, config=config, runtime=runtime)
+            self._drivers.amphora.apply_config(
+                amp, lb_id=lb_id, config=config, runtime=runtime, files=plan.spec.tls_files
+            )
 
     def _boot(self, amp: AmphoraEndpoint, lb_id: str, plan: _Plan) -> None:
         assert plan.network is not None

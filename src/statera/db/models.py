@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -434,3 +435,71 @@ class SecurityGroupRule(Base):
     created_at: Mapped[created_at]
 
     security_group: Mapped[SecurityGroup] = relationship(back_populates="rules")
+
+
+class Secret(Base):
+    """A key manager secret (Barbican's `/v1/secrets`), its payload encrypted at rest.
+
+    `ciphertext` is `db/secret_box.py`'s sealed payload, bound to the row's id;
+    NULL until a payload is given (Barbican's two-step create: POST the
+    metadata, then PUT the payload). `payload_content_type` is the normalised
+    type the payload was stored with (`text/plain` or a binary type).
+    """
+
+    __tablename__ = "secrets"
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[name_col]
+    secret_type: Mapped[str] = mapped_column(String(32), default="opaque")
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    algorithm: Mapped[str | None] = mapped_column(String(255))
+    bit_length: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str | None] = mapped_column(String(255))
+    expiration: Mapped[datetime | None] = mapped_column(DateTime)
+    payload_content_type: Mapped[str | None] = mapped_column(String(255))
+    creator_id: Mapped[str | None] = mapped_column(String(255))
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+
+class SecretContainer(Base):
+    """A key manager container (Barbican's `/v1/containers`): named references to secrets.
+
+    A `certificate` container holds `certificate`, `private_key`, `intermediates`
+    and `private_key_passphrase`; an `rsa` one `private_key`, `public_key` and
+    `private_key_passphrase`; a `generic` one anything.
+    """
+
+    __tablename__ = "secret_containers"
+    id: Mapped[uuid_pk]
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[name_col]
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    creator_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    secrets: Mapped[list["ContainerSecret"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ContainerSecret.position"
+    )
+
+
+class ContainerSecret(Base):
+    """One named reference of a container to a secret.
+
+    As in Barbican, deleting a secret leaves the reference in place (dangling:
+    `secret_id` is not a foreign key); the container shows it, and reading the
+    container's material for a listener fails as for any unknown secret.
+    """
+
+    __tablename__ = "container_secrets"
+
+    container_id: Mapped[str] = mapped_column(
+        ForeignKey("secret_containers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """Order of the references as given (Barbican keeps them unordered; clients show them so)."""
+    name: Mapped[str | None] = mapped_column(String(255))
+    secret_id: Mapped[str] = mapped_column(String(36), index=True)

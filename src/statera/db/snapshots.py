@@ -5,7 +5,10 @@ and returns the frozen `LoadBalancerSpec` the renderer takes. Objects in
 PENDING_DELETE are left out: the controller's job is to make them disappear.
 """
 
+import hashlib
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +32,7 @@ from statera.domain.specs import (
     L7PolicySpec,
     L7RuleSpec,
     ListenerSpec,
+    ListenerTlsSpec,
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
@@ -38,8 +42,37 @@ from statera.domain.specs import (
 
 _GONE = ProvisioningStatus.PENDING_DELETE.value
 
+TlsKind = Literal["bundle", "ca", "crl"]
+TlsLoader = Callable[[TlsKind, str, str], bytes]
+"""(kind, reference, project id) → PEM bytes from the key manager: a certificate with its
+intermediates and key (`bundle`), CA certificates (`ca`) or a CRL (`crl`)."""
 
-def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalancerSpec:
+
+class _TlsFiles:
+    """The PEM files a load balancer's listeners and pools name, each once, named by
+    content (so a changed secret is a new file and an unchanged one is not re-sent)."""
+
+    def __init__(self, loader: TlsLoader | None, project_id: str) -> None:
+        self._loader = loader
+        self._project_id = project_id
+        self.files: dict[str, bytes] = {}
+
+    def add(self, kind: TlsKind, ref: str | None) -> str | None:
+        if not ref:
+            return None
+        if self._loader is None:
+            raise ValueError(f"no key manager to load TLS reference {ref}")
+        data = self._loader(kind, ref, self._project_id)
+        name = f"{kind}-{hashlib.sha256(data).hexdigest()[:32]}.pem"
+        self.files[name] = data
+        return name
+
+
+def load_balancer_spec(
+    session: Session, lb: models.LoadBalancer, *, tls_loader: TlsLoader | None = None
+) -> LoadBalancerSpec:
+    """The desired state of `lb`; `tls_loader` reads the certificates its TERMINATED_HTTPS
+    listeners and TLS pools name (without one, such a listener or pool is a ValueError)."""
     listeners = session.scalars(
         select(models.Listener)
         .where(models.Listener.load_balancer_id == lb.id)
@@ -71,6 +104,11 @@ def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalance
             monitors[hm.pool_id] = hm
     live_pools = set(pool_ids)
     policies = _policies(session, [li.id for li in listeners], live_pools)
+    files = _TlsFiles(tls_loader, lb.project_id or "")
+    listener_specs = tuple(
+        _listener(li, live_pools, policies.get(li.id, ()), files) for li in listeners
+    )
+    pool_specs = tuple(_pool(p, members[p.id], monitors.get(p.id), files) for p in pools)
     return LoadBalancerSpec(
         id=lb.id,
         vip_address=lb.vip_address or "",
@@ -80,9 +118,10 @@ def load_balancer_spec(session: Session, lb: models.LoadBalancer) -> LoadBalance
             tuple(rules_for(session, lb.vip_sg_ids)) if lb.vip_sg_ids else None
         ),
         topology=Topology(lb.topology),
-        listeners=tuple(_listener(li, live_pools, policies.get(li.id, ())) for li in listeners),
-        pools=tuple(_pool(p, members[p.id], monitors.get(p.id)) for p in pools),
+        listeners=listener_specs,
+        pools=pool_specs,
         generation=lb.generation,
+        tls_files=tuple(sorted(files.files.items())),
     )
 
 
@@ -140,7 +179,8 @@ def _policies(
 def _listener(
     row: models.Listener,
     live_pools: set[str],
-    policies: tuple[L7PolicySpec, ...] = (),
+    policies: tuple[L7PolicySpec, ...],
+    files: _TlsFiles,
 ) -> ListenerSpec:
     headers = tuple(sorted((str(k), str(v)) for k, v in (row.insert_headers or {}).items()))
     return ListenerSpec(
@@ -157,11 +197,38 @@ def _listener(
         allowed_cidrs=tuple(row.allowed_cidrs or ()),
         insert_headers=headers,
         l7policies=policies,
+        tls=_listener_tls(row, files),
+    )
+
+
+def _listener_tls(row: models.Listener, files: _TlsFiles) -> ListenerTlsSpec | None:
+    if row.protocol != ListenerProtocol.TERMINATED_HTTPS:
+        return None
+    extra: dict[str, Any] = row.extra or {}
+    refs = [extra.get("default_tls_container_ref"), *(extra.get("sni_container_refs") or ())]
+    names = [files.add("bundle", ref) for ref in dict.fromkeys(r for r in refs if r)]
+    client_ca = files.add("ca", extra.get("client_ca_tls_container_ref"))
+    return ListenerTlsSpec(
+        certificates=tuple(n for n in names if n is not None),
+        client_ca=client_ca,
+        client_crl=(
+            files.add("crl", extra.get("client_crl_container_ref")) if client_ca else None
+        ),
+        client_authentication=extra.get("client_authentication") or "NONE",
+        versions=tuple(extra.get("tls_versions") or ()),
+        ciphers=extra.get("tls_ciphers") or None,
+        alpn_protocols=tuple(extra.get("alpn_protocols") or ()),
+        hsts_max_age=extra.get("hsts_max_age"),
+        hsts_include_subdomains=bool(extra.get("hsts_include_subdomains")),
+        hsts_preload=bool(extra.get("hsts_preload")),
     )
 
 
 def _pool(
-    row: models.Pool, members: list[models.Member], hm: models.HealthMonitor | None
+    row: models.Pool,
+    members: list[models.Member],
+    hm: models.HealthMonitor | None,
+    files: _TlsFiles,
 ) -> PoolSpec:
     persistence = None
     if row.session_persistence:
@@ -177,18 +244,22 @@ def _pool(
         members=tuple(_member(m) for m in members),
         health_monitor=_monitor(hm) if hm is not None else None,
         session_persistence=persistence,
-        tls=_pool_tls(row),
+        tls=_pool_tls(row, files),
     )
 
 
-def _pool_tls(row: models.Pool) -> PoolTlsSpec | None:
+def _pool_tls(row: models.Pool, files: _TlsFiles) -> PoolTlsSpec | None:
     if not row.tls_enabled:
         return None
-    extra = row.extra or {}
+    extra: dict[str, Any] = row.extra or {}
+    ca = files.add("ca", extra.get("ca_tls_container_ref"))
     return PoolTlsSpec(
         versions=tuple(extra.get("tls_versions") or ()),
         ciphers=extra.get("tls_ciphers") or None,
         alpn_protocols=tuple(extra.get("alpn_protocols") or ()),
+        certificate=files.add("bundle", extra.get("tls_container_ref")),
+        ca=ca,
+        crl=files.add("crl", extra.get("crl_container_ref")) if ca else None,
     )
 
 

@@ -106,7 +106,9 @@ class AmphoraStatus(StrEnum):
 # Protocols this release builds into HAProxy; the others are accepted by the
 # schema (they are valid Octavia values) but answered with a clear 400 until
 # their issue lands.
-SUPPORTED_LISTENER_PROTOCOLS = frozenset({ListenerProtocol.HTTP, ListenerProtocol.TCP})
+SUPPORTED_LISTENER_PROTOCOLS = frozenset(
+    {ListenerProtocol.HTTP, ListenerProtocol.TCP, ListenerProtocol.TERMINATED_HTTPS}
+)
 SUPPORTED_POOL_PROTOCOLS = frozenset(
     {PoolProtocol.HTTP, PoolProtocol.TCP, PoolProtocol.PROXY, PoolProtocol.PROXYV2}
 )

@@ -60,8 +60,9 @@ class SessionPersistenceSpec:
 
 @dataclass(frozen=True)
 class PoolTlsSpec:
-    """Re-encryption to members: HAProxy speaks TLS to each server, without verifying it
-    (no CA reference in this release, so Octavia's `verify none`)."""
+    """Re-encryption to members: HAProxy speaks TLS to each server. Without a CA it does
+    not verify the member (Octavia's `verify none`); file names are of
+    `LoadBalancerSpec.tls_files`."""
 
     versions: tuple[str, ...] = ()
     """Octavia names (TLSv1 ... TLSv1.3); empty: HAProxy's defaults."""
@@ -69,6 +70,38 @@ class PoolTlsSpec:
     """OpenSSL cipher list; None: HAProxy's defaults."""
     alpn_protocols: tuple[str, ...] = ()
     """Offered to the member in this order; empty: no ALPN."""
+    certificate: str | None = None
+    """PEM file (certificate, intermediates, key) presented to members (`tls_container_ref`)."""
+    ca: str | None = None
+    """PEM file of the CAs members' certificates are verified against (`ca_tls_container_ref`)."""
+    crl: str | None = None
+    """PEM file of the revocation list (`crl_container_ref`); only with `ca`."""
+
+
+@dataclass(frozen=True)
+class ListenerTlsSpec:
+    """TLS termination on a TERMINATED_HTTPS listener; file names are of
+    `LoadBalancerSpec.tls_files`."""
+
+    certificates: tuple[str, ...]
+    """PEM files (certificate, intermediates, private key): the default certificate
+    (`default_tls_container_ref`) first, then the SNI ones (`sni_container_refs`) in order."""
+    client_ca: str | None = None
+    """PEM file of the CAs client certificates are checked against."""
+    client_crl: str | None = None
+    """PEM file of the client CA's revocation list; only with `client_ca`."""
+    client_authentication: str = "NONE"
+    """NONE, OPTIONAL or MANDATORY (Octavia's names)."""
+    versions: tuple[str, ...] = ()
+    """Octavia names (TLSv1 ... TLSv1.3); empty: HAProxy's defaults."""
+    ciphers: str | None = None
+    """OpenSSL cipher list (TLS 1.2 and below); None: HAProxy's defaults."""
+    alpn_protocols: tuple[str, ...] = ()
+    """Offered to clients in this order (h2, http/1.1, http/1.0); empty: no ALPN."""
+    hsts_max_age: int | None = None
+    """Strict-Transport-Security max-age in seconds; None: no HSTS header."""
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,8 @@ class ListenerSpec:
     """(header name, "true"/"false") pairs, names from Octavia's closed list."""
     l7policies: tuple[L7PolicySpec, ...] = ()
     """In position order."""
+    tls: ListenerTlsSpec | None = None
+    """Set on TERMINATED_HTTPS listeners."""
 
 
 @dataclass(frozen=True)
@@ -140,14 +175,17 @@ class LoadBalancerSpec:
     vip_security_rules: tuple[SecurityGroupRuleSpec, ...] | None = None
     """The rules of the load balancer's `vip_sg_ids`; None: no security group of the
     tenant's, the VIP is open to every listener port (`allowed_cidrs` aside)."""
-
-    @property
-    def vip_addresses(self) -> tuple[str, ...]:
-        return (self.vip_address, *self.additional_vips)
     topology: Topology = Topology.SINGLE
     listeners: tuple[ListenerSpec, ...] = ()
     pools: tuple[PoolSpec, ...] = ()
     generation: int = 0
+    tls_files: tuple[tuple[str, bytes], ...] = ()
+    """(file name, PEM bytes) of every certificate, key, CA and CRL file the listeners and
+    pools name; file names match [A-Za-z0-9_.-]+ and end in .pem. Secret: never logged."""
+
+    @property
+    def vip_addresses(self) -> tuple[str, ...]:
+        return (self.vip_address, *self.additional_vips)
 
     def pool(self, pool_id: str) -> PoolSpec | None:
         return next((p for p in self.pools if p.id == pool_id), None)

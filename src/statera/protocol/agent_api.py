@@ -5,10 +5,13 @@ payloads are TypedDicts, checked at the edges. Paths follow Octavia's agent
 API (octavia-spec §4.3) where an endpoint has an Octavia counterpart.
 """
 
+import re
 from typing import Literal, TypedDict
 
 API_VERSION = "1.0"
 DEFAULT_PORT = 9443
+CERTIFICATE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}\.pem")
+"""File names of the TLS files an agent stores (certificates, keys, CAs, CRLs)."""
 
 # GET  /                                            -> {"api_version": "1.0"}
 # GET  /1.0/info                                    -> AgentInfo
@@ -19,6 +22,11 @@ DEFAULT_PORT = 9443
 # DELETE /1.0/listeners/{lb_id}                     stop HAProxy and remove its files -> 200
 # GET  /1.0/status                                  -> AmphoraStatusReport
 # PUT  /1.0/runtime/{lb_id}                         body: RuntimeCommands -> 200 RuntimeResult
+# PUT  /1.0/loadbalancer/{amphora_id}/{lb_id}/certificates/{filename}  body: PEM
+#      -> 200 {"message": "OK"} + ETag (md5); stored 0600 in <base_dir>/certs/
+# GET  /1.0/loadbalancer/{lb_id}/certificates/{filename}  -> CertificateChecksum; 404 if absent
+# DELETE /1.0/loadbalancer/{lb_id}/certificates/{filename}  -> 200 (also when absent)
+# GET  /1.0/loadbalancer/{lb_id}/certificates        -> CertificateList (Statera's addition)
 
 
 class AgentInfo(TypedDict):
@@ -67,6 +75,20 @@ class RuntimeCommands(TypedDict):
 
 class RuntimeResult(TypedDict):
     outputs: list[str]
+
+
+class CertificateChecksum(TypedDict):
+    md5sum: str
+
+
+class CertificateList(TypedDict):
+    certificates: dict[str, str]
+    """File name -> MD5 hex digest of every TLS file stored for the load balancer."""
+
+
+def is_certificate_name(name: str) -> bool:
+    """A TLS file name both sides accept: CERTIFICATE_NAME and no `..` anywhere."""
+    return CERTIFICATE_NAME.fullmatch(name) is not None and ".." not in name
 
 
 class ErrorBody(TypedDict):

@@ -11,6 +11,11 @@ Naming follows Octavia: a frontend is named after its listener id, a backend
 `<pool_id>:<listener_id>` (a pool shared by two listeners is rendered twice), a
 server after its member id. UDP and SCTP listeners are not HAProxy's job (the
 agent balances them in the kernel) and are left out here.
+
+TLS files (certificates with keys, CAs, CRLs) are named by file name in the
+spec and rendered as `<base_dir>/certs/<name>`, where the agent stores the
+`LoadBalancerSpec.tls_files` the controller uploads before the config; a name
+that is not among `tls_files` is refused here rather than by `haproxy -c`.
 """
 
 import re
@@ -34,6 +39,7 @@ from statera.domain.specs import (
     L7PolicySpec,
     L7RuleSpec,
     ListenerSpec,
+    ListenerTlsSpec,
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
@@ -55,11 +61,15 @@ ALLOWED_CIDRS_PER_LINE = 16
 """CIDRs per `acl` line; HAProxy refuses lines of more than 64 words."""
 MAX_TIMEOUT_MS = 2_073_600_000
 """Octavia's ceiling for listener timeouts (24 days)."""
+CERTS_SUBDIR = "certs"
+"""Directory under the agent's base_dir holding the TLS files (agent `LbPaths.certs_dir`)."""
+MAX_HSTS_MAX_AGE_S = 2**31 - 1
 
 _MODE_FOR_LISTENER: dict[ListenerProtocol, Literal["http", "tcp"]] = {
     ListenerProtocol.HTTP: "http",
     ListenerProtocol.TCP: "tcp",
     ListenerProtocol.HTTPS: "tcp",  # TLS passthrough
+    ListenerProtocol.TERMINATED_HTTPS: "http",
 }
 _KERNEL_LISTENERS = frozenset({ListenerProtocol.UDP, ListenerProtocol.SCTP})
 _MODE_FOR_POOL: dict[PoolProtocol, Literal["http", "tcp"]] = {
@@ -68,6 +78,11 @@ _MODE_FOR_POOL: dict[PoolProtocol, Literal["http", "tcp"]] = {
     PoolProtocol.HTTPS: "tcp",
 }
 _PROXY_PROTOCOL_ARGUMENT = {PoolProtocol.PROXY: "send-proxy", PoolProtocol.PROXYV2: "send-proxy-v2"}
+# Behind a TLS listener PROXYV2 also carries the client certificate's CN (as Octavia).
+_PROXY_PROTOCOL_ARGUMENT_TLS = {
+    **_PROXY_PROTOCOL_ARGUMENT,
+    PoolProtocol.PROXYV2: "send-proxy-v2-ssl-cn",
+}
 _BALANCE: dict[Algorithm, str] = {
     Algorithm.ROUND_ROBIN: "roundrobin",
     Algorithm.LEAST_CONNECTIONS: "leastconn",
@@ -79,18 +94,18 @@ _BALANCE: dict[Algorithm, str] = {
 # Hash-based balancing must use consistent hashing, or `add server` is refused.
 _HASHED = frozenset({Algorithm.SOURCE_IP, Algorithm.SOURCE_IP_PORT})
 _CLIENT_ADDRESS_HEADERS = ("X-Client-IP", "X-Forwarded-IP", "X-Real-IP")
-_TLS_ONLY_HEADERS = frozenset(
-    {
-        "X-SSL-Client-Verify",
-        "X-SSL-Client-Has-Cert",
-        "X-SSL-Client-DN",
-        "X-SSL-Client-CN",
-        "X-SSL-Issuer",
-        "X-SSL-Client-SHA1",
-        "X-SSL-Client-Not-Before",
-        "X-SSL-Client-Not-After",
-    }
-)
+# Octavia's values of the client-certificate headers, in its order; `%{+Q}` quotes the value.
+_TLS_HEADER_VALUES = {
+    "X-SSL-Client-Verify": "%[ssl_c_verify]",
+    "X-SSL-Client-Has-Cert": "%[ssl_c_used]",
+    "X-SSL-Client-DN": "%{+Q}[ssl_c_s_dn]",
+    "X-SSL-Client-CN": "%{+Q}[ssl_c_s_dn(cn)]",
+    "X-SSL-Issuer": "%{+Q}[ssl_c_i_dn]",
+    "X-SSL-Client-SHA1": "%{+Q}[ssl_c_sha1,hex]",
+    "X-SSL-Client-Not-Before": "%{+Q}[ssl_c_notbefore]",
+    "X-SSL-Client-Not-After": "%{+Q}[ssl_c_notafter]",
+}
+_TLS_ONLY_HEADERS = frozenset(_TLS_HEADER_VALUES)
 _KNOWN_HEADERS = {
     name.lower(): name
     for name in (
@@ -198,6 +213,24 @@ class FrontendView:
     acls: tuple[AclView, ...] = ()
     l7_actions: tuple[L7ActionView, ...] = ()
     """In Octavia's order: every REJECT, then URL and prefix redirects, then pools."""
+    bind_options: str = ""
+    """TLS words after every bind address (`ssl crt ...`); empty without TLS."""
+    hsts: str | None = None
+    """The Strict-Transport-Security value (`max-age=N; ...`); None: no header."""
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Where the agent keeps the TLS files, and which names the controller uploads."""
+
+    certs_dir: str
+    names: frozenset[str]
+
+    def path(self, field: str, name: str) -> str:
+        checked = safety.certificate_name(field, name)
+        if checked not in self.names:
+            raise UnsafeValue(field, name, "names no file of load_balancer.tls_files")
+        return f"{self.certs_dir}/{checked}"
 
 
 @dataclass(frozen=True)
@@ -238,7 +271,10 @@ def haproxy_view(
     listeners = rendered_listeners(spec)
     backends = rendered_backends(spec)
     base_dir = safety.absolute_path("runtime.base_dir", runtime.base_dir)
-    backend_views = tuple(backend_view(b, defaults=defaults, base_dir=base_dir) for b in backends)
+    files = tls_files(spec, base_dir=base_dir)
+    backend_views = tuple(
+        backend_view(b, defaults=defaults, base_dir=base_dir, files=files) for b in backends
+    )
     return HaproxyView(
         load_balancer_id=safety.uuid_id("load_balancer.id", spec.id),
         maxconn=global_maxconn(listeners, defaults),
@@ -250,11 +286,18 @@ def haproxy_view(
             b.health_check is not None and b.health_check.kind == "ping" for b in backend_views
         ),
         frontends=tuple(
-            frontend_view(listener, spec=spec, backends=backends, defaults=defaults)
+            frontend_view(listener, spec=spec, backends=backends, defaults=defaults, files=files)
             for listener in listeners
         ),
         backends=backend_views,
     )
+
+
+def tls_files(spec: LoadBalancerSpec, *, base_dir: str) -> TlsFiles:
+    names = frozenset(
+        safety.certificate_name("load_balancer.tls_files", name) for name, _ in spec.tls_files
+    )
+    return TlsFiles(certs_dir=f"{base_dir}/{CERTS_SUBDIR}", names=names)
 
 
 def rendered_listeners(spec: LoadBalancerSpec) -> tuple[ListenerSpec, ...]:
@@ -364,8 +407,10 @@ def frontend_view(
     spec: LoadBalancerSpec,
     backends: tuple[RenderedBackend, ...],
     defaults: HaproxyDefaults,
+    files: TlsFiles,
 ) -> FrontendView:
     mode = _MODE_FOR_LISTENER[listener.protocol]
+    tls = listener_tls(listener)
     forwardfor, headers = inserted_headers(listener) if mode == "http" else (False, ())
     default_backend = next(
         (
@@ -399,7 +444,79 @@ def frontend_view(
         default_backend=default_backend,
         acls=acls,
         l7_actions=actions,
+        bind_options="" if tls is None else bind_options(tls, files=files),
+        hsts=None if tls is None else hsts_value(tls),
     )
+
+
+def listener_tls(listener: ListenerSpec) -> ListenerTlsSpec | None:
+    """The TLS termination of a TERMINATED_HTTPS listener (which must have it), else None."""
+    if listener.protocol is not ListenerProtocol.TERMINATED_HTTPS:
+        if listener.tls is not None:
+            raise UnsafeValue("listener.tls", listener.protocol, "TLS needs TERMINATED_HTTPS")
+        return None
+    if listener.tls is None or not listener.tls.certificates:
+        raise UnsupportedSpec(f"listener {listener.id}: TERMINATED_HTTPS without a certificate")
+    return listener.tls
+
+
+def bind_options(tls: ListenerTlsSpec, *, files: TlsFiles) -> str:
+    """`ssl crt <default> [crt <sni>...]`, client authentication, versions, ciphers, ALPN.
+
+    HAProxy serves the first `crt` to clients whose SNI matches no certificate
+    and picks the others by the names (CN and SANs) in each certificate. As
+    Octavia, a client CA is rendered with the listener's `verify` word even when
+    client_authentication is NONE, and a CRL only with a client CA.
+    """
+    names = list(dict.fromkeys(tls.certificates))
+    words = ["ssl"]
+    words.extend(f"crt {files.path('listener.tls.certificates', name)}" for name in names)
+    if tls.client_ca is not None:
+        verify = safety.client_verify("listener.client_authentication", tls.client_authentication)
+        words.append(f"ca-file {files.path('listener.client_ca', tls.client_ca)} verify {verify}")
+        if tls.client_crl is not None:
+            words.append(f"crl-file {files.path('listener.client_crl', tls.client_crl)}")
+    elif tls.client_authentication != "NONE":
+        raise UnsafeValue(
+            "listener.client_authentication", tls.client_authentication, "needs a client CA"
+        )
+    words.extend(version_ciphers_alpn(tls, field="listener"))
+    return " ".join(words)
+
+
+def version_ciphers_alpn(tls: ListenerTlsSpec | PoolTlsSpec, *, field: str) -> list[str]:
+    """`ssl-min-ver A ssl-max-ver B`, `ciphers C`, `alpn P,Q`: the words listeners and
+    pools share.
+
+    HAProxy takes a version range (`ssl-min-ver`/`ssl-max-ver`, it ignores `no-tlsv1x`
+    beside them), so the API only accepts contiguous version sets.
+    """
+    words = []
+    if tls.versions:
+        rendered = [safety.tls_version(f"{field}.tls_versions", v) for v in tls.versions]
+        ranked = sorted(rendered, key=list(safety.TLS_VERSION_WORDS.values()).index)
+        words.append(f"ssl-min-ver {ranked[0]} ssl-max-ver {ranked[-1]}")
+    if tls.ciphers is not None:
+        words.append(f"ciphers {safety.ciphers(f'{field}.tls_ciphers', tls.ciphers)}")
+    if tls.alpn_protocols:
+        protocols = [safety.alpn_protocol(f"{field}.alpn_protocols", p) for p in tls.alpn_protocols]
+        words.append(f"alpn {','.join(protocols)}")
+    return words
+
+
+def hsts_value(tls: ListenerTlsSpec) -> str | None:
+    """Octavia's Strict-Transport-Security value: `max-age=N;[ includeSubDomains;][ preload;]`."""
+    if tls.hsts_max_age is None:
+        return None
+    max_age = safety.integer(
+        "listener.hsts_max_age", tls.hsts_max_age, low=0, high=MAX_HSTS_MAX_AGE_S
+    )
+    value = f"max-age={max_age};"
+    if tls.hsts_include_subdomains:
+        value += " includeSubDomains;"
+    if tls.hsts_preload:
+        value += " preload;"
+    return value
 
 
 _MATCH_FLAG: dict[L7RuleCompareType, str] = {
@@ -533,8 +650,9 @@ def inserted_headers(listener: ListenerSpec) -> tuple[bool, tuple[HeaderView, ..
 
     Only names from Octavia's closed list are accepted; a header is inserted
     when its value is "true". TLS client headers need TERMINATED_HTTPS and are
-    ignored on plain HTTP.
+    ignored on plain HTTP; there X-Forwarded-Proto says `https`.
     """
+    terminated = listener.protocol is ListenerProtocol.TERMINATED_HTTPS
     enabled: set[str] = set()
     for name, value in listener.insert_headers:
         canonical = _KNOWN_HEADERS.get(name.lower()) if isinstance(name, str) else None
@@ -546,8 +664,10 @@ def inserted_headers(listener: ListenerSpec) -> tuple[bool, tuple[HeaderView, ..
     if "X-Forwarded-Port" in enabled:
         headers.append(HeaderView("X-Forwarded-Port", "%[dst_port]"))
     if "X-Forwarded-Proto" in enabled:
-        headers.append(HeaderView("X-Forwarded-Proto", "http"))
+        headers.append(HeaderView("X-Forwarded-Proto", "https" if terminated else "http"))
     headers.extend(HeaderView(n, "%[src]") for n in _CLIENT_ADDRESS_HEADERS if n in enabled)
+    if terminated:
+        headers.extend(HeaderView(n, v) for n, v in _TLS_HEADER_VALUES.items() if n in enabled)
     return "X-Forwarded-For" in enabled, tuple(headers)
 
 
@@ -561,7 +681,7 @@ def backend_mode(pool: PoolSpec, listener: ListenerSpec) -> Literal["http", "tcp
 
 
 def backend_view(
-    backend: RenderedBackend, *, defaults: HaproxyDefaults, base_dir: str
+    backend: RenderedBackend, *, defaults: HaproxyDefaults, base_dir: str, files: TlsFiles
 ) -> BackendView:
     pool, listener = backend.pool, backend.listener
     mode = backend_mode(pool, listener)
@@ -583,7 +703,7 @@ def backend_view(
         ),
         health_check=health_check_view(active_monitor(pool), base_dir=base_dir),
         persistence=persistence_view(pool.session_persistence, mode=mode),
-        servers=tuple(server_view(member, pool=pool, mode=mode) for member in pool.members),
+        servers=tuple(server_view(member, backend=backend, files=files) for member in pool.members),
     )
 
 
@@ -655,56 +775,70 @@ def uses_cookie(pool: PoolSpec, *, mode: Literal["http", "tcp"]) -> bool:
     return view is not None and view.kind == "http_cookie"
 
 
-def server_view(member: MemberSpec, *, pool: PoolSpec, mode: Literal["http", "tcp"]) -> ServerView:
+def server_view(member: MemberSpec, *, backend: RenderedBackend, files: TlsFiles) -> ServerView:
     return ServerView(
         name=safety.uuid_id("member.id", member.id),
         endpoint=endpoint("member", member.address, member.protocol_port),
-        arguments=server_arguments(member, pool=pool, mode=mode),
+        arguments=server_arguments(member, backend=backend, files=files),
         disabled=not member.admin_state_up,
     )
 
 
-def server_arguments(member: MemberSpec, *, pool: PoolSpec, mode: Literal["http", "tcp"]) -> str:
+def server_arguments(member: MemberSpec, *, backend: RenderedBackend, files: TlsFiles) -> str:
     """The words after `server <name> <endpoint>` (without `disabled`)."""
+    pool, listener = backend.pool, backend.listener
+    mode = backend_mode(pool, listener)
     words = [f"weight {safety.integer('member.weight', member.weight, low=0, high=256)}"]
     if member.backup:
         words.append("backup")
     if uses_cookie(pool, mode=mode):
         words.append(f"cookie {safety.uuid_id('member.id', member.id)}")
     if pool.protocol in _PROXY_PROTOCOL_ARGUMENT:
-        words.append(_PROXY_PROTOCOL_ARGUMENT[pool.protocol])
+        table = (
+            _PROXY_PROTOCOL_ARGUMENT_TLS
+            if listener.protocol is ListenerProtocol.TERMINATED_HTTPS
+            else _PROXY_PROTOCOL_ARGUMENT
+        )
+        words.append(table[pool.protocol])
     if pool.tls is not None:
-        words.extend(tls_arguments(pool.tls))
+        words.extend(tls_arguments(pool.tls, files=files))
     monitor = active_monitor(pool)
     if monitor is not None:
-        words.extend(check_arguments(member, monitor))
+        words.extend(check_arguments(member, monitor, verify=server_verify(pool.tls)))
     return " ".join(words)
 
 
-def tls_arguments(tls: PoolTlsSpec) -> list[str]:
-    """Octavia's re-encryption words: `ssl`, `verify none` (no CA reference), SNI from the
-    client's, then the version range, ciphers and ALPN.
+def server_verify(tls: PoolTlsSpec | None) -> str:
+    """`required` with a CA to check members against, else `none` (Octavia's)."""
+    return "required" if tls is not None and tls.ca is not None else "none"
 
-    HAProxy takes a version range (`ssl-min-ver`/`ssl-max-ver`, it ignores `no-tlsv1x`
-    beside them), so the API only accepts contiguous version sets.
+
+def tls_arguments(tls: PoolTlsSpec, *, files: TlsFiles) -> list[str]:
+    """Octavia's re-encryption words: `ssl`, the client certificate, the CA and CRL with
+    `verify required` (`verify none` without a CA), SNI from the client's, then the
+    version range, ciphers and ALPN.
+
+    With a CA but no CRL Octavia writes no verify word and relies on HAProxy's
+    default (`required`); we write it. A CRL without a CA is ignored, as Octavia.
     """
-    words = ["ssl verify none sni ssl_fc_sni"]
-    if tls.versions:
-        rendered = [safety.tls_version("pool.tls_versions", v) for v in tls.versions]
-        ranked = sorted(rendered, key=list(safety.TLS_VERSION_WORDS.values()).index)
-        words.append(f"ssl-min-ver {ranked[0]} ssl-max-ver {ranked[-1]}")
-    if tls.ciphers is not None:
-        words.append(f"ciphers {safety.ciphers('pool.tls_ciphers', tls.ciphers)}")
-    if tls.alpn_protocols:
-        protocols = [safety.alpn_protocol("pool.alpn_protocols", p) for p in tls.alpn_protocols]
-        words.append(f"alpn {','.join(protocols)}")
+    words = ["ssl"]
+    if tls.certificate is not None:
+        words.append(f"crt {files.path('pool.tls_container_ref', tls.certificate)}")
+    if tls.ca is not None:
+        words.append(f"ca-file {files.path('pool.ca_tls_container_ref', tls.ca)}")
+        if tls.crl is not None:
+            words.append(f"crl-file {files.path('pool.crl_container_ref', tls.crl)}")
+    words.append(f"verify {server_verify(tls)} sni ssl_fc_sni")
+    words.extend(version_ciphers_alpn(tls, field="pool"))
     return words
 
 
-def check_arguments(member: MemberSpec, monitor: HealthMonitorSpec) -> list[str]:
+def check_arguments(member: MemberSpec, monitor: HealthMonitorSpec, *, verify: str) -> list[str]:
+    """`check` words; `verify` repeats the server's own (it is one setting per server, so
+    a different word here would change how traffic is verified too)."""
     words = ["check"]
     if monitor.type is HealthMonitorType.HTTPS:
-        words.append("check-ssl verify none")
+        words.append(f"check-ssl verify {verify}")
     delay_s = safety.integer("health_monitor.delay", monitor.delay_s, low=0, high=86400)
     fall = safety.integer(
         "health_monitor.max_retries_down", monitor.max_retries_down, low=1, high=10

@@ -27,6 +27,12 @@ Refused here on purpose (measured on HAProxy 2.6.12): `add server ... cookie`
 HTTP_COOKIE pool reload; `add server ... check` in a backend with
 `option external-check` (PING monitors) crashes the process, so additions to
 such a pool reload too.
+
+Pools whose TLS names files (client certificate, CA, CRL) reload as well: HAProxy
+2.6 accepts `add server ... ssl crt <file> ca-file <file> crl-file <file>` only for
+files already in its certificate cache (loaded by the running configuration);
+a file it has not loaded fails with "unable to stat SSL certificate" (measured
+on 2.6.12), and `runtime_commands` does not know the amphora's file paths.
 """
 
 import dataclasses
@@ -34,10 +40,11 @@ from collections.abc import Iterator
 from typing import Literal
 
 from statera.domain.enums import HealthMonitorType
-from statera.domain.specs import LoadBalancerSpec, MemberSpec, PoolSpec
+from statera.domain.specs import LoadBalancerSpec, MemberSpec, PoolSpec, PoolTlsSpec
 from statera.rendering import safety
 from statera.rendering.haproxy import (
     RenderedBackend,
+    TlsFiles,
     active_monitor,
     backend_mode,
     endpoint,
@@ -46,6 +53,8 @@ from statera.rendering.haproxy import (
     uses_cookie,
 )
 
+_NO_FILES = TlsFiles(certs_dir="", names=frozenset())
+"""Pools that name TLS files never get here (see `_can_add_server`); any lookup fails."""
 # Member fields a running server cannot change through our commands.
 _FIXED_MEMBER_FIELDS = ("address", "protocol_port", "backup", "monitor_address", "monitor_port")
 
@@ -118,7 +127,7 @@ def _add_commands(backend: RenderedBackend, member: MemberSpec, path: str) -> li
     words = [
         f"add server {path}",
         endpoint("member", member.address, member.protocol_port),
-        server_arguments(member, pool=pool, mode=mode),
+        server_arguments(member, backend=backend, files=_NO_FILES),
     ]
     commands = [" ".join(words)]
     if active_monitor(pool) is not None:
@@ -132,7 +141,13 @@ def _can_add_server(pool: PoolSpec, *, mode: Literal["http", "tcp"]) -> bool:
     monitor = active_monitor(pool)
     if monitor is not None and monitor.type is HealthMonitorType.PING:
         return False
+    if pool.tls is not None and _names_files(pool.tls):
+        return False
     return not uses_cookie(pool, mode=mode)
+
+
+def _names_files(tls: PoolTlsSpec) -> bool:
+    return any(name is not None for name in (tls.certificate, tls.ca, tls.crl))
 
 
 def _update_commands(previous: MemberSpec, member: MemberSpec, path: str) -> Iterator[str]:

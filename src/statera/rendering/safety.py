@@ -14,6 +14,7 @@ import re
 import string
 
 from statera.domain.enums import HttpMethod
+from statera.protocol.agent_api import is_certificate_name
 from statera.rendering.errors import UnsafeValue
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -43,6 +44,8 @@ TLS_VERSION_WORDS = {
     "TLSv1.3": "TLSv1.3",
 }
 ALPN_PROTOCOLS = frozenset({"h2", "http/1.1", "http/1.0"})
+# Octavia's client_authentication → HAProxy's `verify` word on a bind line.
+CLIENT_VERIFY_WORDS = {"NONE": "none", "OPTIONAL": "optional", "MANDATORY": "required"}
 
 
 def uuid_id(field: str, value: object) -> str:
@@ -214,3 +217,17 @@ def alpn_protocol(field: str, value: object) -> str:
     if not isinstance(value, str) or value not in ALPN_PROTOCOLS:
         raise UnsafeValue(field, value, f"expected one of {', '.join(sorted(ALPN_PROTOCOLS))}")
     return value
+
+
+def certificate_name(field: str, value: object) -> str:
+    """A TLS file name as the agent stores it in `certs/`: [A-Za-z0-9_.-]+.pem, no `..`."""
+    if not isinstance(value, str) or not is_certificate_name(value):
+        raise UnsafeValue(field, value, "expected a file name of [A-Za-z0-9_.-] ending in .pem")
+    return value
+
+
+def client_verify(field: str, value: object) -> str:
+    """Octavia's client_authentication as HAProxy's `verify none|optional|required`."""
+    if not isinstance(value, str) or value not in CLIENT_VERIFY_WORDS:
+        raise UnsafeValue(field, value, f"expected one of {', '.join(CLIENT_VERIFY_WORDS)}")
+    return CLIENT_VERIFY_WORDS[value]

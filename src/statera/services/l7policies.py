@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from statera.db.base import new_id
 from statera.db.models import L7Policy, L7Rule, Listener, LoadBalancer, Pool
 from statera.domain.enums import L7PolicyAction, ListenerProtocol, OperatingStatus
-from statera.domain.errors import InvalidSpec, NotSupported, ProviderUnsupported
+from statera.domain.errors import InvalidSpec, ProviderUnsupported
 from statera.services import l7rules, lookup, rules
 from statera.services.changes import (
     PENDING_CREATE,
@@ -67,11 +67,7 @@ def listener_accepts_policies(listener: Listener, *, provider: str) -> None:
         raise InvalidSpec(
             f"Validation failure: Listeners of type {protocol} cannot have child objects."
         )
-    if protocol == ListenerProtocol.TERMINATED_HTTPS:
-        raise NotSupported(
-            "L7 policies on TERMINATED_HTTPS listeners are not yet supported by this release."
-        )
-    if protocol != ListenerProtocol.HTTP:
+    if protocol not in (ListenerProtocol.HTTP, ListenerProtocol.TERMINATED_HTTPS):
         raise ProviderUnsupported.of(
             provider, f"{protocol} protocol listeners do not support L7 policies"
         )

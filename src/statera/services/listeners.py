@@ -1,8 +1,9 @@
 """Create, update and delete listeners (Octavia §1.6).
 
-HTTP and TCP listeners are built in this release; Octavia's other protocols
-are refused with a clear "not yet supported". TLS attributes are accepted by
-the schema but refused on HTTP/TCP listeners, exactly as Octavia does.
+HTTP, TCP and TERMINATED_HTTPS listeners are built in this release; Octavia's
+other protocols are refused with a clear "not yet supported". TLS attributes
+belong to TERMINATED_HTTPS listeners (refused elsewhere, as Octavia does); their
+certificate references are checked against the key manager (`tls_refs`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from statera.db.models import Listener, LoadBalancer, Pool
 from statera.db.queries import load_balancers as lb_queries
 from statera.domain.enums import ListenerProtocol, OperatingStatus
 from statera.domain.errors import Conflict, InvalidSpec
-from statera.services import l7policies, lookup, pools, quotas, rules
+from statera.services import l7policies, lookup, pools, quotas, rules, tls_refs
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -102,8 +103,14 @@ def build(
 ) -> Listener:
     """Validate and add a listener of `lb` (without its default pool)."""
     protocol = values["protocol"]
-    rules.listener_protocol(protocol)
+    rules.listener_protocol(
+        protocol, allow_terminated_https=settings.api.allow_tls_terminated_listeners
+    )
     rules.listener_tls(values, protocol=protocol)
+    tls = tls_refs.listener_extra(values, protocol=protocol, settings=settings)
+    tls_refs.check_listener(
+        session, tls, changed=values, project_id=lb.project_id or "", settings=settings
+    )
     headers = values.get("insert_headers") or {}
     rules.insert_headers(headers, protocol=protocol)
     cidrs = _cidrs(values.get("allowed_cidrs"), lb)
@@ -124,7 +131,7 @@ def build(
         operating_status=OperatingStatus.OFFLINE.value,
         insert_headers=dict(headers),
         allowed_cidrs=cidrs,
-        extra={},
+        extra=tls,
     )
     for key in TIMEOUTS:
         value = values.get(key)
@@ -192,7 +199,16 @@ def update(
 ) -> Listener:
     listener, lb = lookup.listener(session, listener_id)
     begin_change(lb)
-    rules.listener_tls(values, protocol=listener.protocol)
+    current = listener.extra or {}
+    rules.listener_tls(values, protocol=listener.protocol, current=current)
+    if any(k in values for k in tls_refs.LISTENER_KEYS):
+        tls = tls_refs.listener_extra(
+            values, protocol=listener.protocol, settings=settings, current=current
+        )
+        tls_refs.check_listener(
+            session, tls, changed=values, project_id=lb.project_id or "", settings=settings
+        )
+        listener.extra = tls
     for key in ("name", "description"):
         if key in values:
             setattr(listener, key, values[key])

@@ -18,7 +18,7 @@ from statera.db.models import HealthMonitor, LoadBalancer, Member, Pool
 from statera.db.queries import load_balancers as lb_queries
 from statera.domain.enums import OperatingStatus, SessionPersistenceType
 from statera.domain.errors import Conflict, InvalidSpec
-from statera.services import health_monitors, l7policies, lookup, members, quotas, rules
+from statera.services import health_monitors, l7policies, lookup, members, quotas, rules, tls_refs
 from statera.services.changes import (
     PENDING_CREATE,
     PENDING_DELETE,
@@ -55,7 +55,7 @@ def _tls_options(
     """The TLS options kept in `Pool.extra`; a TLS-enabled pool gets Octavia's defaults
     for the ones not given (`[api_settings] default_pool_ciphers` and
     `default_pool_tls_versions`), as `db/prepare.create_pool` does."""
-    out = {k: options.get(k) for k in TLS_OPTIONS}
+    out = {k: options.get(k) for k in (*TLS_OPTIONS, *tls_refs.POOL_REFS)}
     if tls_enabled:
         if out["tls_ciphers"] is None:
             out["tls_ciphers"] = settings.api.default_pool_ciphers
@@ -82,6 +82,10 @@ def build(
         raise rules.mandatory("lb_algorithm")
     rules.pool_protocol(protocol)
     rules.pool_tls(values)
+    tls = _tls_options(values, tls_enabled=bool(values.get("tls_enabled")), settings=settings)
+    tls_refs.check_pool(
+        session, tls, changed=values, project_id=lb.project_id or "", settings=settings
+    )
     rules.session_persistence(values.get("session_persistence"), pool_protocol=protocol)
     pool = Pool(
         id=new_id(),
@@ -96,7 +100,7 @@ def build(
         operating_status=OperatingStatus.OFFLINE.value,
         session_persistence=_session_persistence(values.get("session_persistence")),
         tls_enabled=bool(values.get("tls_enabled")),
-        extra=_tls_options(values, tls_enabled=bool(values.get("tls_enabled")), settings=settings),
+        extra=tls,
     )
     session.add(pool)
     add_tags(session, pool.id, values.get("tags"))
@@ -148,7 +152,7 @@ def update(
 ) -> Pool:
     pool, lb = lookup.pool(session, pool_id)
     begin_change(lb)
-    rules.pool_tls(values)
+    rules.pool_tls(values, current=pool.extra)
     if "lb_algorithm" in values:
         if values["lb_algorithm"] is None:
             raise InvalidSpec("None is not a valid option for lb_algorithm")
@@ -172,11 +176,15 @@ def update(
                 merged["cookie_name"] = None
             rules.session_persistence(merged, pool_protocol=pool.protocol)
             pool.session_persistence = _session_persistence(merged)
-    if "tls_enabled" in values or any(k in values for k in TLS_OPTIONS):
+    tls_keys = (*TLS_OPTIONS, *tls_refs.POOL_REFS)
+    if "tls_enabled" in values or any(k in values for k in tls_keys):
         if "tls_enabled" in values:
             pool.tls_enabled = bool(values["tls_enabled"])
         merged = dict(pool.extra or {})
-        merged.update({k: values[k] for k in TLS_OPTIONS if k in values})
+        merged.update({k: values[k] for k in tls_keys if k in values})
+        tls_refs.check_pool(
+            session, merged, changed=values, project_id=lb.project_id or "", settings=settings
+        )
         # Unlike Octavia (which leaves them null), a pool switched to TLS by PUT gets the
         # same defaults as one created with it, so GET shows what HAProxy is told.
         pool.extra = {

@@ -64,7 +64,9 @@ def _names(values: frozenset[Any]) -> str:
     return ", ".join(sorted(str(v) for v in values))
 
 
-def listener_protocol(protocol: str) -> None:
+def listener_protocol(protocol: str, *, allow_terminated_https: bool = True) -> None:
+    if protocol == ListenerProtocol.TERMINATED_HTTPS and not allow_terminated_https:
+        raise InvalidSpec(f"The selected protocol is not allowed in this deployment: {protocol}")
     if protocol not in SUPPORTED_LISTENER_PROTOCOLS:
         raise NotSupported(
             f"Listener protocol {protocol} is not yet supported by this release "
@@ -123,17 +125,66 @@ def insert_headers(headers: Mapping[str, str], *, protocol: str) -> None:
         raise InvalidSpec(f"{ssl} is not a valid option for {protocol} protocol listener.")
 
 
-def listener_tls(values: Mapping[str, Any], *, protocol: str) -> None:
-    """TLS attributes: only TERMINATED_HTTPS may carry them (not built in this release)."""
-    if protocol == ListenerProtocol.TERMINATED_HTTPS:
+LISTENER_TLS_HSTS = ("hsts_max_age", "hsts_include_subdomains", "hsts_preload")
+CLIENT_AUTH_NONE = "NONE"
+
+
+def listener_tls(
+    values: Mapping[str, Any], *, protocol: str, current: Mapping[str, Any] | None = None
+) -> None:
+    """A listener's TLS attributes as Octavia checks them.
+
+    `values` is the request; `current` the stored TLS attributes (`Listener.extra`) on
+    PUT, None on create. Only TERMINATED_HTTPS listeners carry certificates; they need a
+    default or an SNI certificate, always (Octavia checks on create only; a PUT that
+    removed the last one would leave HAProxy nothing to serve).
+    """
+    if protocol != ListenerProtocol.TERMINATED_HTTPS:
+        _no_listener_tls(values)
         return
+    merged = {**(current or {}), **values}
+    certificates = merged.get("default_tls_container_ref") or merged.get("sni_container_refs")
+    if merged.get("client_ca_tls_container_ref") and not certificates:
+        raise InvalidSpec(
+            "Validation failure: An SNI or default certificate container reference must be "
+            "provided with a client CA container reference."
+        )
+    if not certificates:
+        raise InvalidSpec(
+            "Validation failure: An SNI or default certificate container reference must be "
+            "provided for TERMINATED_HTTPS protocol listeners."
+        )
+    auth = merged.get("client_authentication") or CLIENT_AUTH_NONE
+    if auth != CLIENT_AUTH_NONE and not merged.get("client_ca_tls_container_ref"):
+        raise InvalidSpec(
+            f"Validation failure: Client authentication setting {auth} requires a client CA "
+            "container reference."
+        )
+    if merged.get("client_crl_container_ref") and not merged.get("client_ca_tls_container_ref"):
+        raise InvalidSpec(
+            "Validation failure: A client authentication CA reference is required to specify "
+            "a client authentication revocation list."
+        )
+    if merged.get("hsts_max_age") is None and (
+        merged.get("hsts_include_subdomains") or merged.get("hsts_preload")
+    ):
+        raise InvalidSpec(
+            "Validation failure: HSTS configuration options hsts_include_subdomains and "
+            "hsts_preload only make sense if hsts_max_age is set as well."
+        )
+    if values.get("tls_versions") is not None:
+        tls_versions(values["tls_versions"], owner="Listener")
+    _alpn(values)
+
+
+def _no_listener_tls(values: Mapping[str, Any]) -> None:
     if any(values.get(k) for k in LISTENER_TLS_REFS):
         raise InvalidSpec(
             "Validation failure: Certificate container references are only allowed on "
             "TERMINATED_HTTPS protocol listeners."
         )
     auth = values.get("client_authentication")
-    if auth not in (None, "NONE"):
+    if auth not in (None, CLIENT_AUTH_NONE):
         raise InvalidSpec(
             f"Validation failure: Client authentication setting {auth} requires a client "
             "CA container reference."
@@ -155,24 +206,7 @@ def listener_tls(values: Mapping[str, Any], *, protocol: str) -> None:
         )
 
 
-def pool_tls(values: Mapping[str, Any]) -> None:
-    """Pool TLS options as Octavia checks them; certificate references are refused.
-
-    Without a secret store there is no client certificate, CA or CRL to load, so
-    `tls_enabled` re-encrypts with `verify none`, as Octavia does without a CA.
-    Two limits of HAProxy (a version range, OpenSSL without SSLv3) are refused
-    here rather than failing the configuration push later.
-    """
-    refs = [k for k in POOL_TLS_REFS if values.get(k)]
-    if refs:
-        raise NotSupported(
-            f"Pool TLS certificate references ({', '.join(refs)}) are not yet supported by "
-            "this release (there is no secret store); tls_enabled without them re-encrypts "
-            "to members without verifying their certificates."
-        )
-    versions = values.get("tls_versions")
-    if versions is not None:
-        pool_tls_versions(versions)
+def _alpn(values: Mapping[str, Any]) -> None:
     if values.get("alpn_protocols") == []:
         raise InvalidSpec(
             "Validation failure: Empty ALPN protocol list. Either specify at least one ALPN "
@@ -180,7 +214,26 @@ def pool_tls(values: Mapping[str, Any]) -> None:
         )
 
 
-def pool_tls_versions(versions: list[str]) -> None:
+def pool_tls(values: Mapping[str, Any], *, current: Mapping[str, Any] | None = None) -> None:
+    """Pool TLS options as Octavia checks them (`current`: the stored ones on PUT).
+
+    Certificates are checked against the key manager by `services.tls_refs`. Two
+    limits of HAProxy (a version range, OpenSSL without SSLv3) are refused here
+    rather than failing the configuration push later.
+    """
+    merged = {**(current or {}), **values}
+    if merged.get("crl_container_ref") and not merged.get("ca_tls_container_ref"):
+        raise InvalidSpec(
+            "Validation failure: A CA reference is required to specify a certificate "
+            "revocation list."
+        )
+    versions = values.get("tls_versions")
+    if versions is not None:
+        tls_versions(versions, owner="Pool")
+    _alpn(values)
+
+
+def tls_versions(versions: list[str], *, owner: str) -> None:
     if not versions:
         raise InvalidSpec(
             "Validation failure: Empty TLS version list. Either specify at least one TLS "
@@ -188,13 +241,13 @@ def pool_tls_versions(versions: list[str]) -> None:
         )
     if "SSLv3" in versions:
         raise NotSupported(
-            "Pool tls_versions SSLv3 is not yet supported by this release (its OpenSSL "
+            f"{owner} tls_versions SSLv3 is not yet supported by this release (its OpenSSL "
             "has no SSLv3)."
         )
     ranks = sorted({TLS_VERSIONS.index(v) for v in versions})
     if ranks[-1] - ranks[0] + 1 != len(ranks):
         raise NotSupported(
-            "Pool tls_versions with a gap (e.g. TLSv1 and TLSv1.2 without TLSv1.1) are not "
+            f"{owner} tls_versions with a gap (e.g. TLSv1 and TLSv1.2 without TLSv1.1) are not "
             "yet supported by this release: HAProxy takes a range of versions."
         )
 

@@ -301,13 +301,13 @@ def test_listener_protocol_rules(client: Any, database: Any, objects: dict[str, 
     assert fault(post_policy(client, unknown), 404) == f"Listener {unknown} not found."
 
 
-def test_terminated_https_is_not_yet_supported() -> None:
-    from statera.domain.errors import NotSupported
+def test_terminated_https_listeners_take_policies() -> None:
+    from statera.domain.errors import ProviderUnsupported
     from statera.services import l7policies
 
-    listener = Listener(protocol="TERMINATED_HTTPS")
-    with pytest.raises(NotSupported, match="not yet supported"):
-        l7policies.listener_accepts_policies(listener, provider="amphora")
+    l7policies.listener_accepts_policies(Listener(protocol="TERMINATED_HTTPS"), provider="amphora")
+    with pytest.raises(ProviderUnsupported):
+        l7policies.listener_accepts_policies(Listener(protocol="TCP"), provider="amphora")
 
 
 def test_delete_policy_marks_rules(client: Any, database: Any, objects: dict[str, Any]) -> None:

@@ -119,7 +119,7 @@ def test_every_field(client: Any, database: Any, lb: dict[str, Any]) -> None:
     assert listener["tags"] == ["t"]
 
 
-@pytest.mark.parametrize("protocol", ["HTTPS", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"])
+@pytest.mark.parametrize("protocol", ["HTTPS", "UDP", "SCTP", "PROMETHEUS"])
 def test_other_protocols_are_not_yet_supported(
     client: Any, database: Any, lb: dict[str, Any], protocol: str
 ) -> None:

@@ -212,14 +212,18 @@ def test_update_session_persistence_merges(client: Any, database: Any, lb: dict[
         {"crl_container_ref": "https://barbican/x"},
     ],
 )
-def test_pool_tls_refs_are_not_yet_supported(
+def test_pool_tls_refs_must_load_from_the_key_manager(
     client: Any, database: Any, lb: dict[str, Any], fields: Any
 ) -> None:
-    assert "not yet supported" in fault(post(client, loadbalancer_id=lb["id"], **fields), 400)
-    pool = create_pool(client, database, lb["id"])
-    assert "not yet supported" in fault(
-        client.put(f"{V2}/pools/{pool['id']}", json={"pool": fields}), 400
+    """A reference the key manager does not hold is a 400 naming it (CRL: no CA first)."""
+    expected = (
+        "A CA reference is required"
+        if "crl_container_ref" in fields
+        else "Could not retrieve certificate"
     )
+    assert expected in fault(post(client, loadbalancer_id=lb["id"], **fields), 400)
+    pool = create_pool(client, database, lb["id"])
+    assert expected in fault(client.put(f"{V2}/pools/{pool['id']}", json={"pool": fields}), 400)
     ok(client.put(f"{V2}/pools/{pool['id']}", json={"pool": {"tls_enabled": False}}))
 
 

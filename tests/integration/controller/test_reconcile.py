@@ -30,14 +30,23 @@ from statera.settings import Settings
 @dataclass
 class RecordingAmphora(NoopAmphora):
     configs: list[tuple[str, str, list[str] | None]] = field(default_factory=list)
+    files: list[tuple[tuple[str, bytes], ...]] = field(default_factory=list)
+    """The TLS files passed with each config, index for index with `configs`."""
     fail_with: Exception | None = None
 
     def apply_config(
-        self, amp: AmphoraEndpoint, *, lb_id: str, config: str, runtime: list[str] | None
+        self,
+        amp: AmphoraEndpoint,
+        *,
+        lb_id: str,
+        config: str,
+        runtime: list[str] | None,
+        files: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.configs.append((amp.amphora_id, config, runtime))
+        self.files.append(files)
 
 
 @pytest.fixture

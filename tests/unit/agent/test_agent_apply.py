@@ -185,6 +185,25 @@ def test_runtime_commands_are_stripped() -> None:
         ("DELETE", "/1.0/listeners/lb-1", "delete_listeners", {"lb_id": "lb-1"}),
         ("GET", "/1.0/status", "get_status", {}),
         ("PUT", "/1.0/runtime/lb-1", "put_runtime", {"lb_id": "lb-1"}),
+        (
+            "PUT",
+            "/1.0/loadbalancer/amp-1/lb-1/certificates/site.pem",
+            "put_certificate",
+            {"amphora_id": "amp-1", "lb_id": "lb-1", "filename": "site.pem"},
+        ),
+        (
+            "GET",
+            "/1.0/loadbalancer/lb-1/certificates/site.pem",
+            "get_certificate",
+            {"lb_id": "lb-1", "filename": "site.pem"},
+        ),
+        (
+            "DELETE",
+            "/1.0/loadbalancer/lb-1/certificates/a_b-1.2.pem",
+            "delete_certificate",
+            {"lb_id": "lb-1", "filename": "a_b-1.2.pem"},
+        ),
+        ("GET", "/1.0/loadbalancer/lb-1/certificates", "list_certificates", {"lb_id": "lb-1"}),
     ],
 )
 def test_route_table(method: str, path: str, handler: str, params: dict[str, str]) -> None:
@@ -203,6 +222,29 @@ def test_unknown_paths_and_methods() -> None:
     with pytest.raises(MethodNotAllowed) as info:
         match("POST", "/1.0/status")
     assert info.value.allowed == ["GET"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/1.0/loadbalancer/lb-1/certificates/x.key",
+        "/1.0/loadbalancer/lb-1/certificates/..%2fx.pem",
+        "/1.0/loadbalancer/lb-1/certificates/a/b.pem",
+        "/1.0/loadbalancer/lb-1/certificates/.pem",
+        f"/1.0/loadbalancer/lb-1/certificates/{'a' * 201}.pem",
+    ],
+)
+def test_certificate_routes_match_only_plain_pem_names(path: str) -> None:
+    with pytest.raises(NotFound):
+        match("GET", path)
+
+
+def test_certificate_paths_allow_their_methods_only() -> None:
+    with pytest.raises(MethodNotAllowed) as info:
+        match("PUT", "/1.0/loadbalancer/lb-1/certificates/site.pem")
+    assert info.value.allowed == ["GET", "DELETE"]
+    with pytest.raises(MethodNotAllowed):
+        match("PUT", "/1.0/loadbalancer/lb-1/certificates")
 
 
 @pytest.mark.parametrize(

@@ -264,3 +264,51 @@ def test_ids_that_would_change_the_path_are_refused(client_for: ClientFor, lb_id
     client = client_for(ok({}))
     with pytest.raises(ValueError, match="not a valid id"):
         client.reload_haproxy(ADDRESS, lb_id=lb_id)
+
+
+def test_certificate_upload_list_and_delete(
+    client_for: ClientFor, seen: list[httpx.Request]
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(200, json={"message": "OK"}, headers={"ETag": "md5-of-it"})
+        if request.method == "DELETE":
+            return httpx.Response(200, json={"message": "OK"})
+        return httpx.Response(200, json={"certificates": {"site.pem": "abc"}})
+
+    client = client_for(handler)
+    pem = b"-----BEGIN CERTIFICATE-----\n"
+    assert client.upload_certificate(ADDRESS, lb_id="lb-1", filename="site.pem", data=pem) == (
+        "md5-of-it"
+    )
+    assert client.list_certificates(ADDRESS, lb_id="lb-1") == {"site.pem": "abc"}
+    client.delete_certificate(ADDRESS, lb_id="lb-1", filename="site.pem")
+    assert [(r.method, r.url.path) for r in seen] == [
+        ("PUT", "/1.0/loadbalancer/amp-1/lb-1/certificates/site.pem"),
+        ("GET", "/1.0/loadbalancer/lb-1/certificates"),
+        ("DELETE", "/1.0/loadbalancer/lb-1/certificates/site.pem"),
+    ]
+    assert seen[0].content == pem
+
+
+@pytest.mark.parametrize("filename", ["../x.pem", "a/b.pem", "x.key", "a..pem", "", "a%2f.pem"])
+def test_certificate_names_that_would_change_the_path_are_refused(
+    client_for: ClientFor, seen: list[httpx.Request], filename: str
+) -> None:
+    client = client_for(ok({}))
+    with pytest.raises(ValueError, match="certificate file name"):
+        client.upload_certificate(ADDRESS, lb_id="lb-1", filename=filename, data=b"")
+    with pytest.raises(ValueError, match="certificate file name"):
+        client.delete_certificate(ADDRESS, lb_id="lb-1", filename=filename)
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    "payload", [{}, {"certificates": []}, {"certificates": {"a.pem": 3}}, {"certificates": None}]
+)
+def test_a_bad_certificate_listing_is_an_invalid_response(
+    client_for: ClientFor, payload: object
+) -> None:
+    client = client_for(ok(payload))
+    with pytest.raises(AgentResponseInvalid):
+        client.list_certificates(ADDRESS, lb_id="lb-1")

@@ -4,6 +4,7 @@ Regenerate with `STATERA_REGEN_GOLDEN=1 pytest tests/unit/rendering`, then read
 the diff. The ids are uuid5 of readable names, so files stay stable.
 """
 
+import functools
 import os
 import subprocess
 import uuid
@@ -11,10 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.tls_material import cert_pem, make_ca, make_crl, make_server_cert
 
 from statera.domain.enums import (
     Algorithm,
     HealthMonitorType,
+    L7PolicyAction,
+    L7RuleCompareType,
+    L7RuleType,
     ListenerProtocol,
     PoolProtocol,
     SessionPersistenceType,
@@ -23,7 +28,10 @@ from statera.domain.specs import (
     AmphoraRuntime,
     HaproxyDefaults,
     HealthMonitorSpec,
+    L7PolicySpec,
+    L7RuleSpec,
     ListenerSpec,
+    ListenerTlsSpec,
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
@@ -386,7 +394,184 @@ def pool_tls() -> LoadBalancerSpec:
     )
 
 
+@functools.cache
+def golden_tls_files() -> tuple[tuple[str, bytes], ...]:
+    """Real PEM files for the TLS cases (their content is not in the config, so the
+    goldens stay stable; `haproxy -c` loads them)."""
+    site_ca = make_ca("Golden site CA")
+    client_ca = make_ca("Golden client CA")
+    member_ca = make_ca("Golden member CA")
+    return (
+        ("www-default.pem", b"".join(make_server_cert(site_ca, ["www.example.com"]))),
+        ("api-sni.pem", b"".join(make_server_cert(site_ca, ["api.example.com"]))),
+        ("client-ca.pem", cert_pem(client_ca[0])),
+        ("client-ca-crl.pem", make_crl(client_ca)),
+        ("lb-client.pem", b"".join(make_server_cert(member_ca, [], common_name="lb-client"))),
+        ("member-ca.pem", cert_pem(member_ca[0])),
+        ("member-ca-crl.pem", make_crl(member_ca)),
+    )
+
+
+_TLS_HEADERS = (
+    "X-SSL-Client-Verify",
+    "X-SSL-Client-Has-Cert",
+    "X-SSL-Client-DN",
+    "X-SSL-Client-CN",
+    "X-SSL-Issuer",
+    "X-SSL-Client-SHA1",
+    "X-SSL-Client-Not-Before",
+    "X-SSL-Client-Not-After",
+)
+
+
+def terminated_https() -> LoadBalancerSpec:
+    """TLS termination on two VIPs: SNI, mandatory client certificates with a CRL, HSTS,
+    every TLS header, SSL L7 rules, a PROXYV2 pool (`-ssl-cn`); an OPTIONAL listener
+    and one with a client CA but NONE (Octavia's `verify none`)."""
+    web = pool(
+        "tls-web",
+        PoolProtocol.HTTP,
+        Algorithm.ROUND_ROBIN,
+        member("tls-web-1", "10.0.7.1"),
+        member("tls-web-2", "10.0.7.2"),
+    )
+    proxied = pool(
+        "tls-proxyv2",
+        PoolProtocol.PROXYV2,
+        Algorithm.ROUND_ROBIN,
+        member("tls-pv2-1", "10.0.7.3", 80),
+    )
+    ops_only = L7PolicySpec(
+        id=uid("tls-ops"),
+        action=L7PolicyAction.REDIRECT_TO_POOL,
+        position=1,
+        redirect_pool_id=uid("tls-proxyv2"),
+        rules=(
+            L7RuleSpec(
+                id=uid("tls-has-cert"),
+                type=L7RuleType.SSL_CONN_HAS_CERT,
+                compare_type=L7RuleCompareType.EQUAL_TO,
+                value="tls",
+            ),
+            L7RuleSpec(
+                id=uid("tls-verified"),
+                type=L7RuleType.SSL_VERIFY_RESULT,
+                compare_type=L7RuleCompareType.EQUAL_TO,
+                value="0",
+            ),
+            L7RuleSpec(
+                id=uid("tls-ou"),
+                type=L7RuleType.SSL_DN_FIELD,
+                compare_type=L7RuleCompareType.EQUAL_TO,
+                value="ops",
+                key="OU",
+            ),
+        ),
+    )
+    mtls = listener(
+        "https-mtls",
+        ListenerProtocol.TERMINATED_HTTPS,
+        443,
+        "tls-web",
+        insert_headers=(
+            ("X-Forwarded-For", "true"),
+            ("X-Forwarded-Proto", "true"),
+            *((name, "true") for name in _TLS_HEADERS),
+        ),
+        l7policies=(ops_only,),
+        tls=ListenerTlsSpec(
+            certificates=("www-default.pem", "api-sni.pem"),
+            client_ca="client-ca.pem",
+            client_crl="client-ca-crl.pem",
+            client_authentication="MANDATORY",
+            versions=("TLSv1.2", "TLSv1.3"),
+            ciphers=ApiSettings().default_listener_ciphers,
+            alpn_protocols=("h2", "http/1.1", "http/1.0"),
+            hsts_max_age=31536000,
+            hsts_include_subdomains=True,
+            hsts_preload=True,
+        ),
+    )
+    optional = listener(
+        "https-optional",
+        ListenerProtocol.TERMINATED_HTTPS,
+        8443,
+        "tls-proxyv2",
+        insert_headers=(("X-SSL-Client-Has-Cert", "true"), ("X-SSL-Client-CN", "false")),
+        tls=ListenerTlsSpec(
+            certificates=("www-default.pem",),
+            client_ca="client-ca.pem",
+            client_authentication="OPTIONAL",
+            hsts_max_age=0,
+        ),
+    )
+    ca_none = listener(
+        "https-ca-none",
+        ListenerProtocol.TERMINATED_HTTPS,
+        9443,
+        "tls-web",
+        insert_headers=(("X-Forwarded-Proto", "true"),),
+        tls=ListenerTlsSpec(certificates=("api-sni.pem",), client_ca="client-ca.pem"),
+    )
+    return LoadBalancerSpec(
+        id=uid("lb-tls"),
+        vip_address="203.0.113.10",
+        additional_vips=("198.51.100.10", "2001:db8::10"),
+        listeners=(mtls, optional, ca_none),
+        pools=(web, proxied),
+        tls_files=golden_tls_files(),
+    )
+
+
+def pool_tls_files() -> LoadBalancerSpec:
+    """Re-encryption with files: client certificate + CA + CRL (`verify required`, the
+    HTTPS monitor verifies the same way), CA only, client certificate only."""
+    full = pool(
+        "tls-full",
+        PoolProtocol.HTTP,
+        Algorithm.ROUND_ROBIN,
+        member("tls-full-1", "10.0.8.1", 443),
+        member("tls-full-2", "10.0.8.2", 443, monitor_port=8443),
+        health_monitor=monitor("tls-full-hm", HealthMonitorType.HTTPS, url_path="/health"),
+        tls=PoolTlsSpec(
+            versions=("TLSv1.2", "TLSv1.3"),
+            alpn_protocols=("h2", "http/1.1"),
+            certificate="lb-client.pem",
+            ca="member-ca.pem",
+            crl="member-ca-crl.pem",
+        ),
+    )
+    ca_only = pool(
+        "tls-ca-only",
+        PoolProtocol.HTTP,
+        Algorithm.LEAST_CONNECTIONS,
+        member("tls-ca-1", "10.0.8.3", 443),
+        tls=PoolTlsSpec(ca="member-ca.pem"),
+    )
+    crt_only = pool(
+        "tls-crt-only",
+        PoolProtocol.TCP,
+        Algorithm.ROUND_ROBIN,
+        member("tls-crt-1", "10.0.8.4", 443),
+        health_monitor=monitor("tls-crt-hm", HealthMonitorType.HTTPS, url_path="/"),
+        tls=PoolTlsSpec(certificate="lb-client.pem"),
+    )
+    return LoadBalancerSpec(
+        id=uid("lb-pool-tls-files"),
+        vip_address="203.0.113.10",
+        listeners=(
+            listener("tls-full-l", ListenerProtocol.HTTP, 80, "tls-full"),
+            listener("tls-ca-only-l", ListenerProtocol.HTTP, 81, "tls-ca-only"),
+            listener("tls-crt-only-l", ListenerProtocol.TCP, 82, "tls-crt-only"),
+        ),
+        pools=(full, ca_only, crt_only),
+        tls_files=golden_tls_files(),
+    )
+
+
 CASES: dict[str, Callable[[], LoadBalancerSpec]] = {
+    "terminated_https": terminated_https,
+    "pool_tls_files": pool_tls_files,
     "pool_tls": pool_tls,
     "http_simple": http_simple,
     "algorithms": algorithms,
@@ -399,10 +584,19 @@ CASES: dict[str, Callable[[], LoadBalancerSpec]] = {
 }
 
 
+def with_local_tls_files(text: str, directory: Path) -> str:
+    """`text` naming TLS files in `directory` (written there) instead of the amphora's."""
+    certs = directory / "certs"
+    certs.mkdir(exist_ok=True)
+    for name, data in golden_tls_files():
+        (certs / name).write_bytes(data)
+    return text.replace(f"{RUNTIME.base_dir}/certs/", f"{certs}/")
+
+
 def haproxy_check(text: str, tmp_path: Path) -> tuple[int, list[str]]:
     """(exit code, warning/alert lines other than the absent state file) of `haproxy -c`."""
     path = tmp_path / "haproxy.cfg"
-    path.write_text(text)
+    path.write_text(with_local_tls_files(text, tmp_path))
     done = subprocess.run(
         [HAPROXY, "-c", "-f", str(path)], capture_output=True, text=True, timeout=30, check=False
     )

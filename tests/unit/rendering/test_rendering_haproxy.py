@@ -169,9 +169,9 @@ def test_udp_listeners_are_left_to_the_kernel() -> None:
     assert udp.id not in render(make_lb((udp, None)))
 
 
-def test_terminated_https_is_not_built_yet() -> None:
+def test_terminated_https_needs_a_certificate() -> None:
     listener = make_listener(None, ListenerProtocol.TERMINATED_HTTPS, port=443)
-    with pytest.raises(UnsupportedSpec):
+    with pytest.raises(UnsupportedSpec, match="without a certificate"):
         render(make_lb((listener, None)))
 
 
