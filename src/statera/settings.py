@@ -232,7 +232,8 @@ class ControllerSettings(_Group):
     network_driver: str = "network_bridge_driver"
     """`network_bridge_driver` (Linux bridges on this host) or `network_noop_driver`."""
     loadbalancer_topology: str = "SINGLE"
-    """Topology of new load balancers (ACTIVE_STANDBY arrives with keepalived)."""
+    """Topology of new load balancers without a flavor that names one: SINGLE (one amphora)
+    or ACTIVE_STANDBY (two, with keepalived moving the VIP between them)."""
     workers: int = Field(4, ge=1, le=64)
     """Load balancers reconciled at the same time by one controller process."""
     lease_seconds: float = Field(30.0, gt=1)
@@ -260,7 +261,7 @@ class ControllerSettings(_Group):
     @field_validator("loadbalancer_topology")
     @classmethod
     def _topology(cls, value: str) -> str:
-        return _one_of(value, {"SINGLE"})
+        return _one_of(value, {"SINGLE", "ACTIVE_STANDBY"})
 
 
 class HaproxyAmphoraSettings(_Group):

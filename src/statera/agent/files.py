@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import threading
 from pathlib import Path
@@ -25,6 +26,24 @@ case "$3" in
   *:*) exec {ping} -6 -q -n -w 1 -c 1 "$3" >/dev/null 2>&1 ;;
   *) exec {ping} -4 -q -n -w 1 -c 1 "$3" >/dev/null 2>&1 ;;
 esac
+"""
+
+
+VRRP_CHECK_SCRIPT = """#!/bin/sh
+# keepalived's vrrp_script, written by the Statera agent: exit 0 while this
+# amphora's HAProxy master runs, i.e. its pid file names a live process
+# started with our configuration (a recycled pid or a zombie does not count).
+{{ read -r pid < {pid_file}; }} 2>/dev/null || exit 1
+case "$pid" in ''|*[!0-9]*) exit 1 ;; esac
+tr '\\0' '\\n' < /proc/"$pid"/cmdline 2>/dev/null | grep -qxF -- {config}
+"""
+
+VRRP_NOTIFY_SCRIPT = """#!/bin/sh
+# keepalived's notify script, written by the Statera agent. keepalived runs it as
+# <script> INSTANCE <name> MASTER|BACKUP|FAULT|STOP <priority>; the state goes to
+# a file the agent reports in GET /1.0/status (renamed into place, never half-written).
+case "$3" in MASTER|BACKUP|FAULT|STOP) ;; *) exit 0 ;; esac
+printf '%s\\n' "$3" > {state}.$$ && mv -f {state}.$$ {state}
 """
 
 
@@ -81,6 +100,45 @@ class LbPaths(NamedTuple):
         return self.base / "ping-wrapper.sh"
 
     @property
+    def keepalived_config(self) -> Path:
+        """keepalived's active configuration (`-f`), checked by `keepalived --config-test`."""
+        return self.base / "keepalived.conf"
+
+    @property
+    def keepalived_candidate(self) -> Path:
+        return self.base / "keepalived.conf.new"
+
+    @property
+    def keepalived_rejected(self) -> Path:
+        """The last configuration `keepalived --config-test` refused, kept for diagnosis."""
+        return self.base / "keepalived.conf.rejected"
+
+    @property
+    def keepalived_pid(self) -> Path:
+        """keepalived's parent process (`-p`); the agent signals this pid."""
+        return self.base / "keepalived.pid"
+
+    @property
+    def vrrp_pid(self) -> Path:
+        """keepalived's VRRP child process (`-r`)."""
+        return self.base / "vrrp.pid"
+
+    @property
+    def vrrp_check_script(self) -> Path:
+        """`vrrp_script` of keepalived.conf (`rendering.keepalived.CHECK_SCRIPT`)."""
+        return self.base / "vrrp-check.sh"
+
+    @property
+    def vrrp_notify_script(self) -> Path:
+        """`notify` of keepalived.conf (`rendering.keepalived.NOTIFY_SCRIPT`)."""
+        return self.base / "vrrp-notify.sh"
+
+    @property
+    def vrrp_state(self) -> Path:
+        """The last VRRP state the notify script recorded: MASTER, BACKUP, FAULT or STOP."""
+        return self.base / "vrrp.state"
+
+    @property
     def certs_dir(self) -> Path:
         """The load balancer's certificates, keys, CAs and CRLs; `crt <this>/<name>` etc."""
         return self.base / "certs"
@@ -104,6 +162,12 @@ class LbPaths(NamedTuple):
             self.pid_file,
             self.server_state,
             self.lb_marker,
+            self.keepalived_config,
+            self.keepalived_candidate,
+            self.keepalived_rejected,
+            self.keepalived_pid,
+            self.vrrp_pid,
+            self.vrrp_state,
         )
 
 
@@ -134,6 +198,23 @@ def read_text(path: Path) -> str | None:
 
 def write_ping_wrapper(paths: LbPaths, *, ping: str) -> None:
     atomic_write(paths.ping_wrapper, PING_WRAPPER.format(ping=ping), mode=0o755)
+
+
+def write_vrrp_scripts(paths: LbPaths) -> None:
+    """Write keepalived's check and notify scripts, 0700: with `enable_script_security`
+    keepalived runs them (as root) only if no one but root can change them."""
+    atomic_write(
+        paths.vrrp_check_script,
+        VRRP_CHECK_SCRIPT.format(
+            pid_file=shlex.quote(str(paths.pid_file)), config=shlex.quote(str(paths.config))
+        ),
+        mode=0o700,
+    )
+    atomic_write(
+        paths.vrrp_notify_script,
+        VRRP_NOTIFY_SCRIPT.format(state=shlex.quote(str(paths.vrrp_state))),
+        mode=0o700,
+    )
 
 
 def ensure_certs_dir(paths: LbPaths) -> Path:

@@ -14,7 +14,7 @@ import shutil
 import socket
 import threading
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from statera.agent import runtime_commands, sockets
 from statera.agent.errors import BadRequest, Conflict, HaproxyFailed, NotFound
@@ -26,8 +26,10 @@ from statera.agent.files import (
     remove_certs_dir,
     stored_certificates,
     write_ping_wrapper,
+    write_vrrp_scripts,
 )
 from statera.agent.haproxy import Haproxy, config_etag
+from statera.agent.keepalived import Keepalived
 from statera.agent.logs import log
 from statera.agent.stats import StatusReporter
 from statera.protocol.agent_api import (
@@ -68,18 +70,30 @@ def json_response(
 class Agent:
     """Everything one amphora's agent knows: its config, HAProxy, file layout and report counter."""
 
-    def __init__(self, config: AgentConfig, *, haproxy: Haproxy | None = None) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        haproxy: Haproxy | None = None,
+        keepalived: Keepalived | None = None,
+    ) -> None:
         self.config = config
         self.amphora_id = config["amphora_id"]
         self.paths = LbPaths(Path(config["base_dir"]))
         self.haproxy = haproxy or Haproxy(
             self.paths, haproxy_cmd=config["haproxy_cmd"], namespace=config["haproxy_namespace"]
         )
+        self.keepalived = keepalived or Keepalived(
+            self.paths,
+            keepalived_cmd=shutil.which("keepalived") or "/usr/sbin/keepalived",
+            namespace=config["haproxy_namespace"],
+        )
         self.status = StatusReporter(self.amphora_id)
         self.lock = threading.Lock()
 
     def prepare(self) -> None:
-        """Create the base directory and the ping wrapper; note a HAProxy left running.
+        """Create the base directory, the ping wrapper and keepalived's scripts; note a
+        HAProxy or keepalived left running.
 
         The directory is 0711: HAProxy workers that drop privileges (`user nobody`)
         must still reach ping-wrapper.sh; every other file in it is 0600.
@@ -87,9 +101,13 @@ class Agent:
         self.paths.base.mkdir(parents=True, exist_ok=True)
         self.paths.base.chmod(0o711)
         write_ping_wrapper(self.paths, ping=shutil.which("ping") or "/usr/bin/ping")
+        write_vrrp_scripts(self.paths)
         pid = self.haproxy.master_pid()
         if pid is not None:
             log(f"adopted running haproxy master {pid} for load balancer {self.current_lb()}")
+        pid = self.keepalived.pid()
+        if pid is not None:
+            log(f"adopted running keepalived {pid} (VRRP state {self.keepalived.state()})")
 
     def current_lb(self) -> str | None:
         text = read_text(self.paths.lb_marker)
@@ -166,27 +184,41 @@ def get_haproxy_config(agent: Agent, request: Request) -> Response:
     )
 
 
-def put_action(agent: Agent, request: Request) -> Response:
-    agent.require_lb(request.params["lb_id"])
-    action = request.params["action"]
+class _Process(Protocol):
+    def start(self) -> str: ...
+    def reload(self) -> str: ...
+    def stop(self) -> str: ...
+
+
+def _act(agent: Agent, process: _Process, action: str) -> Response:
+    """start (reloads when running), reload or stop (the route allows only these)."""
     with agent.lock:
         if action == "start":
-            details = agent.haproxy.start()
+            details = process.start()
         elif action == "reload":
-            details = agent.haproxy.reload()
+            details = process.reload()
         else:
-            details = agent.haproxy.stop()
+            details = process.stop()
     return json_response(202, {"message": "OK", "details": details})
 
 
+def put_action(agent: Agent, request: Request) -> Response:
+    agent.require_lb(request.params["lb_id"])
+    return _act(agent, agent.haproxy, request.params["action"])
+
+
 def delete_listeners(agent: Agent, request: Request) -> Response:
-    """Stop HAProxy and remove the load balancer's files; deleting twice answers 200 again."""
+    """Stop HAProxy and keepalived and remove the load balancer's files; deleting twice
+    answers 200 again."""
     lb_id = request.params["lb_id"]
     with agent.lock:
         current = agent.current_lb()
         if current is not None and current != lb_id:
             agent.require_lb(lb_id)
         details = agent.haproxy.stop()
+        vrrp_details = agent.keepalived.stop()
+        if vrrp_details != "keepalived is not running":
+            details = f"{details}; {vrrp_details}"
         for path in agent.paths.lb_files():
             path.unlink(missing_ok=True)
         remove_certs_dir(agent.paths)
@@ -268,6 +300,8 @@ def get_status(agent: Agent, request: Request) -> Response:
         except OSError as exc:
             raise HaproxyFailed("HAProxy's stats socket does not answer", str(exc)) from exc
     report: AmphoraStatusReport = agent.status.report(show_stat)
+    if agent.paths.keepalived_config.exists():
+        report["vrrp_state"] = agent.keepalived.state()
     return json_response(200, report)
 
 
@@ -289,3 +323,23 @@ def put_runtime(agent: Agent, request: Request) -> Response:
             raise HaproxyFailed("HAProxy's stats socket does not answer", str(exc)) from exc
     result: RuntimeResult = {"outputs": outputs}
     return json_response(200, result)
+
+
+def put_vrrp_config(agent: Agent, request: Request) -> Response:
+    """Check a keepalived.conf (`keepalived --config-test`) and make it the active one.
+
+    The scripts it names are written again first: `--config-test` refuses a
+    config whose scripts are missing or writable by anyone but root.
+    """
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Invalid request", f"the configuration is not UTF-8: {exc}") from exc
+    with agent.lock:
+        write_vrrp_scripts(agent.paths)
+        agent.keepalived.apply_config(text)
+    return json_response(200, {"message": "OK", "details": "keepalived configuration is valid"})
+
+
+def put_vrrp_action(agent: Agent, request: Request) -> Response:
+    return _act(agent, agent.keepalived, request.params["action"])

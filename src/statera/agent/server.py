@@ -35,6 +35,7 @@ from statera.agent.errors import (
     MethodNotAllowed,
     NotFound,
 )
+from statera.agent.keepalived import KeepalivedFailed
 from statera.agent.logs import log
 from statera.agent.routes import Agent, Request, Response, json_response
 from statera.protocol.agent_api import CERTIFICATE_NAME, AgentConfig
@@ -85,6 +86,8 @@ ROUTES: tuple[Route, ...] = (
         "DELETE", "/1.0/loadbalancer/{lb_id}/certificates/{filename}", routes.delete_certificate
     ),
     _route("GET", "/1.0/loadbalancer/{lb_id}/certificates", routes.list_certificates),
+    _route("PUT", "/1.0/vrrp/upload", routes.put_vrrp_config),
+    _route("PUT", "/1.0/vrrp/{action}", routes.put_vrrp_action),
 )
 
 STATUS_FOR: dict[type[AgentError], int] = {
@@ -95,6 +98,7 @@ STATUS_FOR: dict[type[AgentError], int] = {
     MethodNotAllowed: 405,
     Conflict: 409,
     HaproxyFailed: 500,
+    KeepalivedFailed: 500,
 }
 
 

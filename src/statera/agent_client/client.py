@@ -36,6 +36,7 @@ from statera.agent_client.tls import client_ssl_context
 from statera.protocol.agent_api import (
     API_VERSION,
     DEFAULT_PORT,
+    VRRP_ACTIONS,
     AgentInfo,
     AmphoraStatusReport,
     is_certificate_name,
@@ -227,6 +228,30 @@ class AgentClient:
                 "certificates must map names to MD5 strings", amphora_id=address.amphora_id
             )
         return cast(dict[str, str], listing)
+
+    def upload_vrrp_config(self, address: AgentAddress, *, config: str) -> None:
+        """Validate and install keepalived.conf (not yet reloaded).
+
+        A config `keepalived --config-test` refuses raises AgentRejected(400) with
+        keepalived's message.
+        """
+        self._request(
+            address,
+            "PUT",
+            f"{_PREFIX}/vrrp/upload",
+            content=config.encode(),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+            expect=200,
+        )
+
+    def vrrp_action(self, address: AgentAddress, *, action: str) -> str:
+        """`start` (reloads a running keepalived), `reload` or `stop` (graceful); returns
+        the agent's details."""
+        if action not in VRRP_ACTIONS:
+            raise ValueError(f"not a keepalived action: {action!r}")
+        response = self._request(address, "PUT", f"{_PREFIX}/vrrp/{action}", expect=202)
+        details = _json(address, response).get("details", "")
+        return details if isinstance(details, str) else ""
 
     # --- plumbing ---
 

@@ -61,6 +61,11 @@ class AmphoraDriver(Protocol):
         longer named are removed once `config` is live. Their content is secret: it
         never appears in an error or a log line."""
 
+    def apply_vrrp(self, amp: AmphoraEndpoint, *, config: str) -> None:
+        """Upload keepalived.conf (`rendering.render_keepalived`) and start keepalived, or
+        reload it if it runs. A config the agent refuses is a PermanentError naming
+        keepalived; an unreachable agent a TemporaryError."""
+
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None: ...
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None: ...
@@ -82,6 +87,9 @@ class NoopAmphora:
         runtime: list[str] | None,
         files: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
+        return None
+
+    def apply_vrrp(self, amp: AmphoraEndpoint, *, config: str) -> None:
         return None
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
@@ -211,6 +219,13 @@ class RestAmphora:
                 )
         with _agent_errors(amp, "could not start HAProxy"):
             self._client.start_haproxy(address, lb_id=lb_id)  # reloads if already running
+
+    def apply_vrrp(self, amp: AmphoraEndpoint, *, config: str) -> None:
+        address = self._address(amp)
+        with _agent_errors(amp, "rejected the keepalived configuration"):
+            self._client.upload_vrrp_config(address, config=config)
+        with _agent_errors(amp, "could not start keepalived"):
+            self._client.vrrp_action(address, action="start")  # reloads if already running
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
         try:

@@ -19,6 +19,8 @@ transaction, and only if the generation it applied is still the newest one.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import logging
 import time
@@ -35,6 +37,7 @@ from statera.controller.addresses import allocate_port
 from statera.controller.drivers import AmphoraEndpoint, Drivers
 from statera.db import models
 from statera.db.base import utcnow
+from statera.db.secret_box import load_or_create_key
 from statera.db.session import Database
 from statera.db.snapshots import TlsKind, TlsLoader, load_balancer_spec
 from statera.domain.enums import (
@@ -42,14 +45,32 @@ from statera.domain.enums import (
     AmphoraStatus,
     OperatingStatus,
     ProvisioningStatus,
+    Topology,
 )
 from statera.domain.errors import InvalidSpec, PermanentError, TemporaryError
-from statera.domain.specs import AmphoraRuntime, HaproxyDefaults, LoadBalancerSpec
+from statera.domain.specs import AmphoraRuntime, HaproxyDefaults, LoadBalancerSpec, VrrpSpec
 from statera.services import certificates
 from statera.services.certificates import secret_box
 from statera.settings import NetworkSettings, Settings, derived_id
 
 log = logging.getLogger(__name__)
+
+VRRP_PRIORITY = {AmphoraRole.MASTER: 100, AmphoraRole.BACKUP: 90}
+"""Octavia's priorities; with `nopreempt` the pair keeps whichever holds the VIP."""
+
+
+def vrrp_router_id(lb_id: str) -> int:
+    """The load balancer's VRRP router id (1-255). Peers are unicast, so two load
+    balancers that share an id on one bridge never hear each other."""
+    return int(hashlib.sha256(lb_id.encode()).hexdigest(), 16) % 255 + 1
+
+
+def _subnet_prefix(network: NetworkSettings, address: str) -> int:
+    ip = ipaddress.ip_address(address)
+    for subnet in network.subnets:
+        if ip in subnet.network:
+            return subnet.network.prefixlen
+    return ip.max_prefixlen
 
 PENDING = (
     ProvisioningStatus.PENDING_CREATE.value,
@@ -79,6 +100,8 @@ class _Plan:
     """Amphorae not yet ALLOCATED: they need compute, plug and readiness first."""
     retiring: tuple[AmphoraEndpoint, ...] = ()
     """Amphorae being failed over (PENDING_DELETE): removed before any replacement is built."""
+    vrrp: tuple[tuple[str, str, int], ...] = ()
+    """ACTIVE_STANDBY: (amphora id, vrrp_ip, priority) of each amphora, in `amphorae` order."""
 
 
 class Reconciler:
@@ -97,6 +120,8 @@ class Reconciler:
         self._issue_cert = issue_cert
         self._clock = clock
         self._applied: dict[str, LoadBalancerSpec] = {}
+        self._applied_vrrp: dict[str, str] = {}
+        """The keepalived configuration each amphora last accepted."""
         hs = settings.haproxy_amphora
         self._defaults = HaproxyDefaults(
             default_connection_limit=hs.default_connection_limit,
@@ -166,7 +191,13 @@ class Reconciler:
                 # replacements are built (the new row is committed here, before either).
                 retiring = [a for a in amps if a.status == AmphoraStatus.PENDING_DELETE.value]
                 amps = [a for a in amps if a.status != AmphoraStatus.PENDING_DELETE.value]
-                if not amps:
+                if lb.topology == Topology.ACTIVE_STANDBY.value:
+                    # One MASTER and one BACKUP; a failed-over one is replaced in its role.
+                    have = {a.role for a in amps}
+                    for role in (AmphoraRole.MASTER, AmphoraRole.BACKUP):
+                        if role.value not in have:
+                            amps.append(self._new_amphora(s, lb, network, role=role))
+                elif not amps:
                     amps = [self._new_amphora(s, lb, network)]
             endpoints = tuple(
                 AmphoraEndpoint(
@@ -181,7 +212,12 @@ class Reconciler:
                 )
                 for a in retiring
             )
-            return _Plan(lb.generation, deleting, spec, network, endpoints, fresh, old)
+            vrrp = tuple(
+                (a.id, a.vrrp_ip or "", a.vrrp_priority or 0)
+                for a in amps
+                if a.role in (AmphoraRole.MASTER.value, AmphoraRole.BACKUP.value)
+            )
+            return _Plan(lb.generation, deleting, spec, network, endpoints, fresh, old, vrrp)
 
     def _tls_loader(self, s: Session) -> TlsLoader:
         """Certificates, CAs and CRLs from the key manager, read in this transaction; a
@@ -202,15 +238,23 @@ class Reconciler:
         return load
 
     def _new_amphora(
-        self, s: Session, lb: models.LoadBalancer, network: NetworkSettings
+        self,
+        s: Session,
+        lb: models.LoadBalancer,
+        network: NetworkSettings,
+        *,
+        role: AmphoraRole = AmphoraRole.STANDALONE,
     ) -> models.Amphora:
+        paired = role != AmphoraRole.STANDALONE
         amp = models.Amphora(
             load_balancer_id=lb.id,
             status=AmphoraStatus.PENDING_CREATE.value,
-            role=AmphoraRole.STANDALONE.value,
+            role=role.value,
             vrrp_interface="eth1",
             ha_ip=lb.vip_address,
             ha_port_id=lb.vip_port_id,
+            vrrp_id=vrrp_router_id(lb.id) if paired else None,
+            vrrp_priority=VRRP_PRIORITY[role] if paired else None,
         )
         s.add(amp)
         s.flush()
@@ -294,6 +338,47 @@ class Reconciler:
             self._drivers.amphora.apply_config(
                 amp, lb_id=lb_id, config=config, runtime=runtime, files=plan.spec.tls_files
             )
+        if plan.vrrp:
+            self._apply_vrrp(lb_id, plan)
+
+    def _apply_vrrp(self, lb_id: str, plan: _Plan) -> None:
+        """ACTIVE_STANDBY: each amphora's keepalived, started after its HAProxy (which its
+        check watches) and reloaded only when its configuration changes (a new peer after
+        a failover, other VIPs)."""
+        from statera.rendering.keepalived import render_keepalived
+
+        assert plan.network is not None
+        endpoints = {a.amphora_id: a for a in plan.amphorae}
+        prefixes = tuple(
+            (address, _subnet_prefix(plan.network, address)) for address in plan.spec.vip_addresses
+        )
+        for amp_id, vrrp_ip, priority in plan.vrrp:
+            spec = VrrpSpec(
+                lb_id=lb_id,
+                router_id=vrrp_router_id(lb_id),
+                priority=priority,
+                own_ip=vrrp_ip,
+                peer_ips=tuple(ip for other, ip, _ in plan.vrrp if other != amp_id),
+                vip=plan.spec.vip_address,
+                additional_vips=plan.spec.additional_vips,
+                vip_prefixes=prefixes,
+                auth_pass=self._vrrp_password(lb_id),
+            )
+            runtime_dir = str(self._settings.default.state_dir / "amphorae" / amp_id)
+            config = render_keepalived(
+                spec, runtime=AmphoraRuntime(amphora_id=amp_id, base_dir=runtime_dir)
+            )
+            if amp_id not in plan.fresh and self._applied_vrrp.get(amp_id) == config:
+                continue
+            self._drivers.amphora.apply_vrrp(endpoints[amp_id], config=config)
+            self._applied_vrrp[amp_id] = config
+
+    def _vrrp_password(self, lb_id: str) -> str:
+        """VRRP's PASS authentication (8 characters, sent in clear between the two
+        amphorae): derived from the deployment's secret key, so every controller host
+        renders the same one without storing it."""
+        key = load_or_create_key(self._settings.secret_key_file)
+        return hmac.new(key, f"vrrp:{lb_id}".encode(), hashlib.sha256).hexdigest()[:8]
 
     def _boot(self, amp: AmphoraEndpoint, lb_id: str, plan: _Plan) -> None:
         assert plan.network is not None
@@ -333,6 +418,7 @@ class Reconciler:
             vrrp_ip=vrrp_ip,
             vip=plan.spec.vip_address,
             additional_vips=plan.spec.additional_vips,
+            hold_vips=not plan.vrrp,
         )
         log.info("load balancer %s: amphora %s booted", lb_id, amp.amphora_id)
 
@@ -344,6 +430,7 @@ class Reconciler:
         self._drivers.network.unplug_vip(amp.amphora_id)
         self._drivers.compute.delete_amphora(amp.amphora_id)
         self._drivers.amphora.forget(amp)
+        self._applied_vrrp.pop(amp.amphora_id, None)
         with self._db.write() as s:
             row = s.get(models.Amphora, amp.amphora_id)
             if row is not None:
@@ -370,6 +457,7 @@ class Reconciler:
                     row.status = AmphoraStatus.DELETED.value
                     row.updated_at = self._clock()
                 s.execute(delete(models.Port).where(models.Port.device_id == amp.amphora_id))
+            self._applied_vrrp.pop(amp.amphora_id, None)
             log.info("load balancer %s: amphora %s deleted", lb_id, amp.amphora_id)
         self._applied.pop(lb_id, None)
 

@@ -216,3 +216,33 @@ class HaproxyDefaults:
     max_global_connections: int = 8000
     """Ceiling for HAProxy's global maxconn; the host's nofile hard limit is 20000."""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VrrpSpec:
+    """One amphora's keepalived instance of an ACTIVE_STANDBY load balancer.
+
+    `rendering/keepalived.py` turns it into keepalived.conf; both amphorae of the
+    load balancer get one, alike but for `priority`, `own_ip` and `peer_ips`.
+    """
+
+    lb_id: str
+    router_id: int
+    """VRRP `virtual_router_id`, 1-255, shared by the two amphorae."""
+    priority: int
+    """100 on the MASTER, 90 on the BACKUP; the initial `state` follows from it."""
+    own_ip: str
+    """This amphora's vrrp_ip on `interface` (`unicast_src_ip`)."""
+    peer_ips: tuple[str, ...]
+    """The other amphora's vrrp_ip (`unicast_peer`)."""
+    vip: str
+    """The primary VIP; same IP family as `own_ip`."""
+    additional_vips: tuple[str, ...] = ()
+    """More VIPs the MASTER holds; may be of the other IP family."""
+    vip_prefixes: tuple[tuple[str, int], ...] = ()
+    """(address, prefix length of its subnet) of each VIP; a VIP not listed is a host route."""
+    auth_pass: str = ""
+    """VRRP PASS authentication, up to 8 of [A-Za-z0-9]; empty (and IPv6) means none."""
+    advert_int: int = 1
+    """Seconds between advertisements."""
+    interface: str = "eth1"

@@ -34,9 +34,11 @@ class NetworkDriver(Protocol):
         vrrp_ip: str,
         vip: str,
         additional_vips: Sequence[str] = (),
+        hold_vips: bool = True,
     ) -> None:
         """Give the amphora's tenant side an interface on `network` holding `vrrp_ip`, `vip`
-        and every address of `additional_vips` (on other subnets of `network`)."""
+        and every address of `additional_vips` (on other subnets of `network`); without
+        `hold_vips` only `vrrp_ip` (keepalived holds the VIPs on the MASTER)."""
         ...
 
     def set_vip_security(

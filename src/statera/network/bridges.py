@@ -44,6 +44,7 @@ from statera.compute.plumbing import (
     HostPlumbingError,
     IPInterface,
     add_addresses,
+    addresses,
     delete_link,
     ensure_veth,
     iproute,
@@ -135,15 +136,19 @@ class BridgeNetworkDriver:
         vrrp_ip: str,
         vip: str,
         additional_vips: Sequence[str] = (),
+        hold_vips: bool = True,
     ) -> None:
         """Plug (or repair the plug of) the amphora's `eth1` on `network`'s bridge.
 
         The amphora's tenant namespace must exist (`ComputeDriver.create_amphora`).
         Addresses on `eth1` other than `vrrp_ip`, `vip` and `additional_vips` are removed.
+        Without `hold_vips` (ACTIVE_STANDBY) only `vrrp_ip` is set: keepalived adds the
+        VIPs on whichever amphora is MASTER, and a VIP it holds already is kept.
         """
         names = AmphoraNames(self._prefix, amphora_id)
         hostnet = _tenant_network(network)
-        wanted, gateways = _eth1_plan(network, vrrp_ip, vip, additional_vips)
+        vips = (vip, *additional_vips)
+        wanted, gateways = _eth1_plan(network, vrrp_ip, vips if hold_vips else ())
         namespace = names.tenant_namespace
         if not namespace_exists(namespace):
             raise HostPlumbingError(
@@ -160,6 +165,9 @@ class BridgeNetworkDriver:
                 bridge=network.bridge,
             )
             set_up(inside, "lo")
+            if not hold_vips:
+                held = addresses(inside, index) | addresses(inside, index, family=socket.AF_INET6)
+                wanted += [i for i in held if str(i.ip) in vips and i not in wanted]
             # A VIP that moves here from another amphora (failover) must be announced:
             # with arp_notify the kernel sends a gratuitous ARP for every address when
             # eth1 comes up, so neighbours (the host first) forget the old amphora's MAC.
@@ -172,7 +180,7 @@ class BridgeNetworkDriver:
                 set_default_route(inside, gateway)
             # That ARP can race the bridge port's move to forwarding; the host (the
             # clients' side) also forgets its entry, so it asks again at once.
-            for address in (vip, *additional_vips):
+            for address in vips:
                 _forget_neighbour(host, bridge_index, address)
         set_namespace_sysctl(namespace, "net.ipv4.ip_nonlocal_bind", "1")
         if any(i.version == 6 for i in wanted):
@@ -236,7 +244,7 @@ def _subnet_of(network: NetworkSettings, address: str, what: str) -> SubnetSetti
 
 
 def _eth1_plan(
-    network: NetworkSettings, vrrp_ip: str, vip: str, additional_vips: Sequence[str]
+    network: NetworkSettings, vrrp_ip: str, vips: Sequence[str]
 ) -> tuple[list[IPInterface], list[str]]:
     """The addresses of `eth1` and the gateways of its default routes (one per family).
 
@@ -248,8 +256,7 @@ def _eth1_plan(
     connected: set[str] = set()
     for what, address in (
         ("vrrp_ip", vrrp_ip),
-        ("vip", vip),
-        *(("additional vip", a) for a in additional_vips),
+        *(("vip" if i == 0 else "additional vip", a) for i, a in enumerate(vips)),
     ):
         subnet = _subnet_of(network, address, what)
         ip = ipaddress.ip_address(address)

@@ -16,6 +16,7 @@ class NoopPlug:
     vrrp_ip: str
     vip: str
     additional_vips: tuple[str, ...] = ()
+    hold_vips: bool = True
 
 
 class NoopNetworkDriver:
@@ -43,10 +44,15 @@ class NoopNetworkDriver:
         vrrp_ip: str,
         vip: str,
         additional_vips: Sequence[str] = (),
+        hold_vips: bool = True,
     ) -> None:
         with self._lock:
             self.plugs[amphora_id] = NoopPlug(
-                network=network, vrrp_ip=vrrp_ip, vip=vip, additional_vips=tuple(additional_vips)
+                network=network,
+                vrrp_ip=vrrp_ip,
+                vip=vip,
+                additional_vips=tuple(additional_vips),
+                hold_vips=hold_vips,
             )
 
     def set_vip_security(

@@ -6,7 +6,7 @@ API (octavia-spec §4.3) where an endpoint has an Octavia counterpart.
 """
 
 import re
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 API_VERSION = "1.0"
 DEFAULT_PORT = 9443
@@ -27,6 +27,10 @@ CERTIFICATE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}\.pem")
 # GET  /1.0/loadbalancer/{lb_id}/certificates/{filename}  -> CertificateChecksum; 404 if absent
 # DELETE /1.0/loadbalancer/{lb_id}/certificates/{filename}  -> 200 (also when absent)
 # GET  /1.0/loadbalancer/{lb_id}/certificates        -> CertificateList (Statera's addition)
+# PUT  /1.0/vrrp/upload                             body: keepalived.conf text
+#      -> 200 {"message": "OK"}; 400 {"message", "details"} if `keepalived --config-test` rejects it
+# PUT  /1.0/vrrp/{action}                           action: start | stop | reload -> 202
+#      (start when running reloads; stop is graceful, so the peer takes the VIPs at once)
 
 
 class AgentInfo(TypedDict):
@@ -57,6 +61,10 @@ class ListenerReport(TypedDict):
     stats: ListenerStats
 
 
+VrrpState = Literal["MASTER", "BACKUP", "FAULT"]
+VRRP_ACTIONS = ("start", "stop", "reload")
+
+
 class AmphoraStatusReport(TypedDict):
     """Same shape as Octavia's heartbeat (version 3 minus the envelope)."""
 
@@ -66,6 +74,9 @@ class AmphoraStatusReport(TypedDict):
     listeners: dict[str, ListenerReport]
     pools: dict[str, PoolReport]
     """Keyed `<pool_id>:<listener_id>`, as HAProxy backends are named."""
+    vrrp_state: NotRequired[VrrpState | None]
+    """ACTIVE_STANDBY amphorae only (those holding a keepalived.conf): the state
+    keepalived's notify script last recorded, None while keepalived is not running."""
 
 
 class RuntimeCommands(TypedDict):

@@ -28,7 +28,7 @@ from statera.db.models import (
     FlavorProfile,
     LoadBalancer,
 )
-from statera.domain.enums import ProvisioningStatus, Topology
+from statera.domain.enums import ProvisioningStatus
 from statera.domain.errors import (
     Conflict,
     InvalidSpec,
@@ -382,11 +382,6 @@ def for_load_balancer(
             )
         az_data = json.loads(az_profile.availability_zone_data)
     topology = flavor_data.get("loadbalancer_topology") or settings.controller.loadbalancer_topology
-    if topology == Topology.ACTIVE_STANDBY.value:
-        raise NotSupported(
-            "loadbalancer_topology ACTIVE_STANDBY is not yet supported by this release "
-            "(it needs keepalived, which a later release brings); use a SINGLE flavor."
-        )
     if flavor_data.get("sriov_vip"):
         raise NotSupported("sriov_vip is not supported by this release: amphorae use veths.")
     valid = az_data.get("valid_vip_networks")

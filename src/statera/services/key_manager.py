@@ -40,6 +40,24 @@ BINARY_ENCODINGS = ("base64", "binary")
 CONTAINER_TYPES = ("generic", "rsa", "certificate")
 CERTIFICATE_NAMES = ("certificate", "private_key", "private_key_passphrase", "intermediates")
 RSA_NAMES = ("private_key", "public_key", "private_key_passphrase")
+# Per container type: the names allowed, Barbican's message for others, the names
+# required, and its message for missing ones.
+REF_NAME_RULES: dict[str, tuple[tuple[str, ...], str, set[str], str]] = {
+    "certificate": (
+        CERTIFICATE_NAMES,
+        "only 'private_key', 'certificate' , 'private_key_passphrase',  or "
+        "'intermediates' reference names are allowed for Certificate type",
+        {"certificate"},
+        "The minimum required reference name is 'certificate' for Certificate type",
+    ),
+    "rsa": (
+        RSA_NAMES,
+        "only 'private_key', 'public_key' and 'private_key_passphrase' reference "
+        "names are allowed for RSA type",
+        {"public_key", "private_key"},
+        "The minimum required reference names are 'public_key' and'private_key' for RSA type",
+    ),
+}
 DEFAULT_LIMIT = 10
 _T = TypeVar("_T")
 MAX_LIMIT = 100
@@ -470,35 +488,13 @@ def parse_new_container(body: Any) -> NewContainer:
         raise InvalidObject(schema, "Duplicate reference names are not allowed", "secret_refs")
     if len({ref_id(h) or h for _, h in refs}) != len(refs):
         raise InvalidObject(schema, "Duplicate secret ids are not allowed", "secret_refs")
-    if refs and container_type == "certificate":
-        if names - set(CERTIFICATE_NAMES):
-            raise InvalidObject(
-                schema,
-                "only 'private_key', 'certificate' , 'private_key_passphrase',  or "
-                "'intermediates' reference names are allowed for Certificate type",
-                "secret_refs",
-            )
-        if "certificate" not in names:
-            raise InvalidObject(
-                schema,
-                "The minimum required reference name is 'certificate' for Certificate type",
-                "secret_refs",
-            )
-    if refs and container_type == "rsa":
-        if names - set(RSA_NAMES):
-            raise InvalidObject(
-                schema,
-                "only 'private_key', 'public_key' and 'private_key_passphrase' reference "
-                "names are allowed for RSA type",
-                "secret_refs",
-            )
-        if not {"public_key", "private_key"} <= names:
-            raise InvalidObject(
-                schema,
-                "The minimum required reference names are 'public_key' and'private_key' "
-                "for RSA type",
-                "secret_refs",
-            )
+    rules = REF_NAME_RULES.get(container_type)
+    if refs and rules is not None:
+        allowed, not_allowed, required, too_few = rules
+        if names - set(allowed):
+            raise InvalidObject(schema, not_allowed, "secret_refs")
+        if not required <= names:
+            raise InvalidObject(schema, too_few, "secret_refs")
     return NewContainer(
         name=name.strip() if name is not None else None, type=container_type, refs=tuple(refs)
     )

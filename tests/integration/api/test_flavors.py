@@ -387,12 +387,16 @@ def test_flavor_provider_must_match_the_requested_provider(client: Any) -> None:
     assert lb["provider"] == "octavia"
 
 
-def test_active_standby_is_refused_until_keepalived_arrives(client: Any) -> None:
+def test_an_active_standby_flavor_chooses_the_topology(client: Any, database: Any) -> None:
     fp = make_profile(client, {"loadbalancer_topology": "ACTIVE_STANDBY"})
     flavor = make_flavor(client, fp["id"])
-    message = fault(create_lb(client, flavor_id=flavor["id"]), 400)
-    assert "ACTIVE_STANDBY is not yet supported" in message
-    assert ok(client.get(f"{V2}/loadbalancers"))["loadbalancers"] == []
+    lb = ok(create_lb(client, flavor_id=flavor["id"]), 201)["loadbalancer"]
+    assert lb["flavor_id"] == flavor["id"]
+    with database.read() as s:
+        from statera.db.models import LoadBalancer
+
+        row = s.get(LoadBalancer, lb["id"])
+        assert row is not None and row.topology == "ACTIVE_STANDBY"
 
 
 def test_valid_vip_networks_of_a_zone_restrict_the_vip(client: Any) -> None:

@@ -48,8 +48,13 @@ class ExclusiveVipNetwork(NoopNetworkDriver):
         vrrp_ip: str,
         vip: str,
         additional_vips: Sequence[str] = (),
+        hold_vips: bool = True,
     ) -> None:
-        holders = [a for a, plug in self.plugs.items() if plug.vip == vip and a != amphora_id]
+        holders = [
+            a
+            for a, plug in self.plugs.items()
+            if plug.vip == vip and plug.hold_vips and a != amphora_id and hold_vips
+        ]
         assert not holders, f"VIP {vip} plugged on {amphora_id} while {holders} hold it"
         super().plug_vip(
             amphora_id=amphora_id,
@@ -57,6 +62,7 @@ class ExclusiveVipNetwork(NoopNetworkDriver):
             vrrp_ip=vrrp_ip,
             vip=vip,
             additional_vips=additional_vips,
+            hold_vips=hold_vips,
         )
 
 

@@ -33,6 +33,13 @@ class RecordingAmphora(NoopAmphora):
     files: list[tuple[tuple[str, bytes], ...]] = field(default_factory=list)
     """The TLS files passed with each config, index for index with `configs`."""
     fail_with: Exception | None = None
+    vrrp: list[tuple[str, str]] = field(default_factory=list)
+    """(amphora id, keepalived.conf) of each `apply_vrrp`."""
+
+    def apply_vrrp(self, amp: AmphoraEndpoint, *, config: str) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.vrrp.append((amp.amphora_id, config))
 
     def apply_config(
         self,
