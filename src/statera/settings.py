@@ -118,12 +118,16 @@ class ApiSettings(_Group):
     (`amphora` and its deprecated alias `octavia` are the drivers this release has)."""
     allow_ping_health_monitors: bool = True
     """Accept PING health monitors."""
+    udp_connect_min_interval_health_monitor: int = Field(3, ge=0)
+    """The smallest `delay` (seconds) of a UDP-CONNECT health monitor (Octavia's default)."""
     default_pool_ciphers: str = Field(OWASP_SUITE_B_CIPHERS, pattern=CIPHERS_PATTERN)
     """OpenSSL cipher list of a new TLS-enabled pool that names none (Octavia's OWASP suite B)."""
     default_pool_tls_versions: str = "TLSv1.2, TLSv1.3"
     """Comma-separated TLS versions of a new TLS-enabled pool that names none (Octavia's default)."""
     allow_tls_terminated_listeners: bool = True
     """Accept TERMINATED_HTTPS listeners (their certificates come from the key manager, /v1)."""
+    allow_prometheus_listeners: bool = True
+    """Accept PROMETHEUS listeners (HAProxy's own metrics at `/metrics` on their port)."""
     default_listener_ciphers: str = Field(OWASP_SUITE_B_CIPHERS, pattern=CIPHERS_PATTERN)
     """OpenSSL cipher list of a new TERMINATED_HTTPS listener that names none (OWASP suite B)."""
     default_listener_tls_versions: str = "TLSv1.2, TLSv1.3"

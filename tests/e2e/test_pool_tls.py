@@ -1,6 +1,6 @@
 """Pool TLS through the whole stack: the amphora re-encrypts to a TLS member in a namespace.
 
-The member is a Python HTTPS server with a throwaway self-signed certificate,
+The member is a Python HTTPS server (tests/e2e/tls_member.py) with a certificate of a throwaway CA,
 started by this module inside a demo backend's namespace on the tenant bridge
 (and stopped by its PID). It answers with the TLS version it negotiated, so a
 client of the VIP sees that the amphora spoke TLS to it and honoured the
@@ -10,10 +10,6 @@ HTTP and the VIP answers an error.
 
 from __future__ import annotations
 
-import socket
-import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,71 +17,17 @@ from typing import Any
 import httpx
 import pytest
 from tests.e2e.stack import Stack, wait_for
-from tests.tls_material import cert_pem, make_ca, make_server_cert
+from tests.e2e.tls_member import TLS_PORT, TlsMember, running_tls_member
+from tests.tls_material import cert_pem, make_ca
 
-from statera.demo.backends import Backend, start_backends
-
-TLS_PORT = 8443
 MEMBER_CA = make_ca("Member CA")
-SERVER = r"""
-import http.server, ssl, sys
-cert, key, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"tls-member {self.connection.version()}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(cert, key)
-server = http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
-"""
-
-
-def _speaks_tls(address: str) -> bool:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with (
-            socket.create_connection((address, TLS_PORT), timeout=1) as raw,
-            context.wrap_socket(raw) as tls,
-        ):
-            return tls.version() is not None
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
-def tls_member(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    backend = start_backends(stack.settings, network="private", count=1, port=8080)[0]
+def tls_member(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsMember]:
     directory = Path(tmp_path_factory.mktemp("member-cert"))
-    cert, key = directory / "member.crt", directory / "member.key"
-    cert_data, key_data = make_server_cert(MEMBER_CA, ["member.test"])
-    cert.write_bytes(cert_data)
-    key.write_bytes(key_data)
-    argv = [sys.executable, "-c", SERVER, str(cert), str(key), str(TLS_PORT)]
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", backend.namespace, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(lambda: _speaks_tls(backend.address), timeout_s=15, what="the TLS member")
-        yield backend
-    finally:
-        process.terminate()  # the PID this fixture started, nothing else
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with running_tls_member(stack, directory, MEMBER_CA) as member:
+        yield member
 
 
 def _answer(vip: str) -> httpx.Response:
@@ -115,7 +57,7 @@ def _update_pool(stack: Stack, lb_id: str, pool_id: str, values: dict[str, Any])
     stack.wait_active(lb_id)
 
 
-def test_the_amphora_re_encrypts_to_the_member(stack: Stack, tls_member: Backend) -> None:
+def test_the_amphora_re_encrypts_to_the_member(stack: Stack, tls_member: TlsMember) -> None:
     body = {
         "loadbalancer": {
             "name": "tls-pool",

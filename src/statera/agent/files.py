@@ -139,6 +139,11 @@ class LbPaths(NamedTuple):
         return self.base / "vrrp.state"
 
     @property
+    def udp_config(self) -> Path:
+        """The last UdpConfig applied (JSON), re-applied when the agent restarts."""
+        return self.base / "udp.json"
+
+    @property
     def certs_dir(self) -> Path:
         """The load balancer's certificates, keys, CAs and CRLs; `crt <this>/<name>` etc."""
         return self.base / "certs"
@@ -168,6 +173,7 @@ class LbPaths(NamedTuple):
             self.keepalived_pid,
             self.vrrp_pid,
             self.vrrp_state,
+            self.udp_config,
         )
 
 

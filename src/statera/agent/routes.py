@@ -32,6 +32,7 @@ from statera.agent.haproxy import Haproxy, config_etag
 from statera.agent.keepalived import Keepalived
 from statera.agent.logs import log
 from statera.agent.stats import StatusReporter
+from statera.agent.udp import Udp, parse_udp_config
 from statera.protocol.agent_api import (
     API_VERSION,
     AgentConfig,
@@ -76,6 +77,7 @@ class Agent:
         *,
         haproxy: Haproxy | None = None,
         keepalived: Keepalived | None = None,
+        udp: Udp | None = None,
     ) -> None:
         self.config = config
         self.amphora_id = config["amphora_id"]
@@ -88,6 +90,7 @@ class Agent:
             keepalived_cmd=shutil.which("keepalived") or "/usr/sbin/keepalived",
             namespace=config["haproxy_namespace"],
         )
+        self.udp = udp or Udp(self.paths, namespace=config["haproxy_namespace"])
         self.status = StatusReporter(self.amphora_id)
         self.lock = threading.Lock()
 
@@ -108,6 +111,7 @@ class Agent:
         pid = self.keepalived.pid()
         if pid is not None:
             log(f"adopted running keepalived {pid} (VRRP state {self.keepalived.state()})")
+        self.udp.restore()
 
     def current_lb(self) -> str | None:
         text = read_text(self.paths.lb_marker)
@@ -216,6 +220,9 @@ def delete_listeners(agent: Agent, request: Request) -> Response:
         if current is not None and current != lb_id:
             agent.require_lb(lb_id)
         details = agent.haproxy.stop()
+        if agent.udp.config["listeners"]:
+            agent.udp.remove()
+            details = f"{details}; UDP listeners removed"
         vrrp_details = agent.keepalived.stop()
         if vrrp_details != "keepalived is not running":
             details = f"{details}; {vrrp_details}"
@@ -299,7 +306,7 @@ def get_status(agent: Agent, request: Request) -> Response:
             show_stat = sockets.query(agent.paths.stats_socket, "show stat")
         except OSError as exc:
             raise HaproxyFailed("HAProxy's stats socket does not answer", str(exc)) from exc
-    report: AmphoraStatusReport = agent.status.report(show_stat)
+    report: AmphoraStatusReport = agent.status.report(show_stat, udp=agent.udp.report())
     if agent.paths.keepalived_config.exists():
         report["vrrp_state"] = agent.keepalived.state()
     return json_response(200, report)
@@ -343,3 +350,25 @@ def put_vrrp_config(agent: Agent, request: Request) -> Response:
 
 def put_vrrp_action(agent: Agent, request: Request) -> Response:
     return _act(agent, agent.keepalived, request.params["action"])
+
+
+def put_udp_config(agent: Agent, request: Request) -> Response:
+    """Replace the UDP listeners (nftables in the tenant namespace) with the body's UdpConfig.
+
+    Like a HAProxy config upload, the first one claims a free amphora for `lb_id`;
+    an empty listener list removes the table.
+    """
+    amphora_id, lb_id = request.params["amphora_id"], request.params["lb_id"]
+    agent.require_amphora(amphora_id)
+    try:
+        payload = json.loads(request.body)
+    except ValueError as exc:
+        raise BadRequest("Invalid request", f"the body is not JSON: {exc}") from exc
+    config = parse_udp_config(payload)
+    with agent.lock:
+        current = agent.require_free_or(lb_id)
+        agent.udp.apply(config)
+        if current is None and config["listeners"]:
+            atomic_write(agent.paths.lb_marker, lb_id)
+    count = len(config["listeners"])
+    return json_response(200, {"message": "OK", "details": f"{count} UDP listener(s) applied"})

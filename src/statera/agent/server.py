@@ -38,6 +38,7 @@ from statera.agent.errors import (
 from statera.agent.keepalived import KeepalivedFailed
 from statera.agent.logs import log
 from statera.agent.routes import Agent, Request, Response, json_response
+from statera.agent.udp import UdpFailed
 from statera.protocol.agent_api import CERTIFICATE_NAME, AgentConfig
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -72,6 +73,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/1.0/info", routes.get_info),
     _route("PUT", "/1.0/loadbalancer/{amphora_id}/{lb_id}/haproxy", routes.put_haproxy_config),
     _route("GET", "/1.0/loadbalancer/{lb_id}/haproxy", routes.get_haproxy_config),
+    _route("PUT", "/1.0/loadbalancer/{amphora_id}/{lb_id}/udp", routes.put_udp_config),
     _route("PUT", "/1.0/loadbalancer/{lb_id}/{action}", routes.put_action),
     _route("DELETE", "/1.0/listeners/{lb_id}", routes.delete_listeners),
     _route("GET", "/1.0/status", routes.get_status),
@@ -99,6 +101,7 @@ STATUS_FOR: dict[type[AgentError], int] = {
     Conflict: 409,
     HaproxyFailed: 500,
     KeepalivedFailed: 500,
+    UdpFailed: 500,
 }
 
 
@@ -294,4 +297,5 @@ def serve(config: AgentConfig) -> None:
         server.serve_forever(poll_interval=0.5)
     finally:
         server.server_close()
+        agent.udp.stop()  # the nftables table stays: UDP keeps flowing without the agent
     log("stopped")

@@ -119,9 +119,21 @@ class StatusReporter:
         self._seq = 0
         self._lock = threading.Lock()
 
-    def report(self, show_stat: str | None) -> AmphoraStatusReport:
-        """A report from a `show stat` reply, or an empty one when HAProxy is not running."""
+    def report(
+        self,
+        show_stat: str | None,
+        *,
+        udp: tuple[dict[str, ListenerReport], dict[str, PoolReport]] | None = None,
+    ) -> AmphoraStatusReport:
+        """A report from a `show stat` reply, or an empty one when HAProxy is not running.
+
+        `udp` adds the UDP listeners and pools (`agent.udp.Udp.report`): they are
+        forwarded by nftables, not HAProxy, but report in the same shape.
+        """
         listeners, pools = parse_show_stat(show_stat) if show_stat is not None else ({}, {})
+        if udp is not None:
+            listeners.update(udp[0])
+            pools.update(udp[1])
         with self._lock:
             self._seq += 1
             seq = self._seq

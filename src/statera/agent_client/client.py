@@ -39,6 +39,7 @@ from statera.protocol.agent_api import (
     VRRP_ACTIONS,
     AgentInfo,
     AmphoraStatusReport,
+    UdpConfig,
     is_certificate_name,
 )
 
@@ -146,6 +147,19 @@ class AgentClient:
             expect=202,
         )
         return str(response.headers.get("ETag", ""))
+
+    def upload_udp_config(self, address: AgentAddress, *, lb_id: str, config: UdpConfig) -> None:
+        """Replace the amphora's UDP listeners (nftables DNAT, agent health checks) with
+        `config`; an empty listener list removes them. A config the agent refuses
+        raises AgentRejected(400) naming the field."""
+        self._request(
+            address,
+            "PUT",
+            f"{_PREFIX}/loadbalancer/{_segment(address.amphora_id)}/{_segment(lb_id)}/udp",
+            content=json.dumps(config).encode(),
+            headers={"Content-Type": "application/json"},
+            expect=200,
+        )
 
     def get_haproxy_config(self, address: AgentAddress, *, lb_id: str) -> HaproxyConfig:
         response = self._request(

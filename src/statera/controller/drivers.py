@@ -25,7 +25,7 @@ from statera.agent_client.retry import Backoff, wait_until_reachable
 from statera.compute.base import ComputeDriver
 from statera.domain.errors import PermanentError, TemporaryError
 from statera.network.base import NetworkDriver
-from statera.protocol.agent_api import AmphoraStatusReport, is_certificate_name
+from statera.protocol.agent_api import AmphoraStatusReport, UdpConfig, is_certificate_name
 from statera.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +66,11 @@ class AmphoraDriver(Protocol):
         reload it if it runs. A config the agent refuses is a PermanentError naming
         keepalived; an unreachable agent a TemporaryError."""
 
+    def apply_udp(self, amp: AmphoraEndpoint, *, lb_id: str, config: UdpConfig) -> None:
+        """Replace the amphora's UDP listeners (nftables in its tenant namespace, checked by
+        its agent) with `config`; `{"listeners": []}` removes them. A config the agent
+        refuses is a PermanentError; an unreachable agent a TemporaryError."""
+
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None: ...
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None: ...
@@ -90,6 +95,9 @@ class NoopAmphora:
         return None
 
     def apply_vrrp(self, amp: AmphoraEndpoint, *, config: str) -> None:
+        return None
+
+    def apply_udp(self, amp: AmphoraEndpoint, *, lb_id: str, config: UdpConfig) -> None:
         return None
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
@@ -226,6 +234,10 @@ class RestAmphora:
             self._client.upload_vrrp_config(address, config=config)
         with _agent_errors(amp, "could not start keepalived"):
             self._client.vrrp_action(address, action="start")  # reloads if already running
+
+    def apply_udp(self, amp: AmphoraEndpoint, *, lb_id: str, config: UdpConfig) -> None:
+        with _agent_errors(amp, "rejected the UDP listeners"):
+            self._client.upload_udp_config(self._address(amp), lb_id=lb_id, config=config)
 
     def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
         try:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from statera.compute.names import AmphoraNames
 from statera.controller.addresses import allocate_port
 from statera.controller.drivers import AmphoraEndpoint, Drivers
+from statera.controller.udp import udp_config, without_udp
 from statera.db import models
 from statera.db.base import utcnow
 from statera.db.secret_box import load_or_create_key
@@ -325,21 +326,36 @@ class Reconciler:
                     rules=plan.spec.vip_security_rules,
                     vip_addresses=plan.spec.vip_addresses,
                 )
+        served = without_udp(plan.spec)
         for amp in plan.amphorae:
             runtime_dir = str(self._settings.default.state_dir / "amphorae" / amp.amphora_id)
             config = render_haproxy(
-                plan.spec,
+                served,
                 runtime=AmphoraRuntime(amphora_id=amp.amphora_id, base_dir=runtime_dir),
                 defaults=self._defaults,
             )
             runtime = None
             if previous is not None and amp.amphora_id not in plan.fresh:
-                runtime = runtime_commands(previous, plan.spec)
+                runtime = runtime_commands(without_udp(previous), served)
             self._drivers.amphora.apply_config(
                 amp, lb_id=lb_id, config=config, runtime=runtime, files=plan.spec.tls_files
             )
+        self._apply_udp(lb_id, plan, previous)
         if plan.vrrp:
             self._apply_vrrp(lb_id, plan)
+
+    def _apply_udp(self, lb_id: str, plan: _Plan, previous: LoadBalancerSpec | None) -> None:
+        """UDP listeners go to the agent's nftables balancer: on a fresh amphora when there
+        are any, on the others when they changed (an empty list removes them)."""
+        wanted = udp_config(plan.spec)
+        before = udp_config(previous) if previous is not None else None
+        for amp in plan.amphorae:
+            if amp.amphora_id in plan.fresh:
+                changed = bool(wanted["listeners"])
+            else:  # after a restart of this controller `before` is unknown: send it again
+                changed = before is None or wanted != before
+            if changed:
+                self._drivers.amphora.apply_udp(amp, lb_id=lb_id, config=wanted)
 
     def _apply_vrrp(self, lb_id: str, plan: _Plan) -> None:
         """ACTIVE_STANDBY: each amphora's keepalived, started after its HAProxy (which its

@@ -235,6 +235,8 @@ def _pool(
         persistence = SessionPersistenceSpec(
             type=SessionPersistenceType(row.session_persistence["type"]),
             cookie_name=row.session_persistence.get("cookie_name"),
+            persistence_timeout=row.session_persistence.get("persistence_timeout"),
+            persistence_granularity=row.session_persistence.get("persistence_granularity"),
         )
     return PoolSpec(
         id=row.id,

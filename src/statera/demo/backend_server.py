@@ -2,7 +2,7 @@
 
     python -m statera.demo.backend_server --name web-1 --port 8080          # HTTP/1.1
     python -m statera.demo.backend_server --mode echo --port 7000           # TCP echo
-    python -m statera.demo.backend_server --mode udp-echo --port 7000       # UDP echo
+    python -m statera.demo.backend_server --mode udp-echo --port 7000       # UDP echo ("name?": name)
 
 HTTP mode answers every request with `backend <name>\\n` (200, `X-Backend: <name>`),
 except `/health`, which answers `ok\\n`. It speaks HTTP/1.1 keep-alive and
@@ -139,12 +139,18 @@ class EchoProtocol(asyncio.Protocol):
 
 
 class UdpEchoProtocol(asyncio.DatagramProtocol):
+    """Echoes each datagram; `name?` is answered with `backend <name>` (which member
+    answered, for load-balancing checks)."""
+
+    def __init__(self, name: str = "") -> None:
+        self._name = f"backend {name}".encode()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # 3.11's selector datagram transport does not subclass DatagramTransport.
         self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        self._transport.sendto(data, addr)
+        self._transport.sendto(self._name if data == b"name?" else data, addr)
 
 
 async def serve(*, mode: str, name: str, host: str, port: int) -> None:
@@ -155,7 +161,9 @@ async def serve(*, mode: str, name: str, host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     closer: asyncio.BaseTransport | asyncio.Server
     if mode == "udp-echo":
-        closer, _ = await loop.create_datagram_endpoint(UdpEchoProtocol, local_addr=(host, port))
+        closer, _ = await loop.create_datagram_endpoint(
+            lambda: UdpEchoProtocol(name), local_addr=(host, port)
+        )
     else:
         responses = Responses(name)
 

@@ -107,13 +107,34 @@ class AmphoraStatus(StrEnum):
 # schema (they are valid Octavia values) but answered with a clear 400 until
 # their issue lands.
 SUPPORTED_LISTENER_PROTOCOLS = frozenset(
-    {ListenerProtocol.HTTP, ListenerProtocol.TCP, ListenerProtocol.TERMINATED_HTTPS}
+    {
+        ListenerProtocol.HTTP,
+        ListenerProtocol.HTTPS,
+        ListenerProtocol.TCP,
+        ListenerProtocol.TERMINATED_HTTPS,
+        ListenerProtocol.PROMETHEUS,
+        ListenerProtocol.UDP,
+    }
 )
 SUPPORTED_POOL_PROTOCOLS = frozenset(
-    {PoolProtocol.HTTP, PoolProtocol.TCP, PoolProtocol.PROXY, PoolProtocol.PROXYV2}
+    {
+        PoolProtocol.HTTP,
+        PoolProtocol.HTTPS,
+        PoolProtocol.TCP,
+        PoolProtocol.PROXY,
+        PoolProtocol.PROXYV2,
+        PoolProtocol.UDP,
+    }
 )
 SUPPORTED_MONITOR_TYPES = frozenset(
-    {HealthMonitorType.HTTP, HealthMonitorType.TCP, HealthMonitorType.PING}
+    {
+        HealthMonitorType.HTTP,
+        HealthMonitorType.HTTPS,
+        HealthMonitorType.TCP,
+        HealthMonitorType.PING,
+        HealthMonitorType.TLS_HELLO,
+        HealthMonitorType.UDP_CONNECT,
+    }
 )
 
 # Octavia §1.12: which pool protocols a listener protocol accepts.

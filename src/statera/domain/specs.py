@@ -56,6 +56,10 @@ class MemberSpec:
 class SessionPersistenceSpec:
     type: SessionPersistenceType
     cookie_name: str | None = None
+    persistence_timeout: int | None = None
+    """UDP pools: seconds a client keeps its member (Octavia's default 360)."""
+    persistence_granularity: str | None = None
+    """UDP pools: the netmask clients are grouped by (default /32 or /128)."""
 
 
 @dataclass(frozen=True)

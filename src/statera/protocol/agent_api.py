@@ -31,6 +31,10 @@ CERTIFICATE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}\.pem")
 #      -> 200 {"message": "OK"}; 400 {"message", "details"} if `keepalived --config-test` rejects it
 # PUT  /1.0/vrrp/{action}                           action: start | stop | reload -> 202
 #      (start when running reloads; stop is graceful, so the peer takes the VIPs at once)
+# PUT  /1.0/loadbalancer/{amphora_id}/{lb_id}/udp   body: UdpConfig (JSON)
+#      -> 200 {"message": "OK"}; 400 if a field is invalid or `nft` refuses the ruleset.
+#      Replaces the nftables table `inet statera_udp` of the tenant namespace whole;
+#      an empty listener list removes it (so does DELETE /1.0/listeners/{lb_id}).
 
 
 class AgentInfo(TypedDict):
@@ -105,6 +109,73 @@ def is_certificate_name(name: str) -> bool:
 class ErrorBody(TypedDict):
     message: str
     details: str
+
+
+UdpAlgorithm = Literal["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"]
+"""LEAST_CONNECTIONS has no nftables counterpart: the agent balances it as ROUND_ROBIN."""
+UDP_ALGORITHMS: tuple[UdpAlgorithm, ...] = (
+    "ROUND_ROBIN",
+    "LEAST_CONNECTIONS",
+    "SOURCE_IP",
+    "SOURCE_IP_PORT",
+)
+UdpMonitorType = Literal["UDP-CONNECT", "PING", "TCP", "HTTP"]
+UDP_MONITOR_TYPES: tuple[UdpMonitorType, ...] = ("UDP-CONNECT", "PING", "TCP", "HTTP")
+
+
+class UdpMember(TypedDict):
+    id: str
+    address: str
+    port: int
+    weight: int
+    """0-256; 0 takes no new flows (drain) but is still checked and reported."""
+    enabled: bool
+    """False = admin down: never forwarded to, reported MAINT."""
+    backup: bool
+    """Forwarded to only while no non-backup member of its address family is UP."""
+    monitor_address: str | None
+    monitor_port: int | None
+
+
+class UdpMonitor(TypedDict):
+    type: UdpMonitorType
+    delay: int
+    """Seconds between two checks of a member, >= 1."""
+    timeout: int
+    """Seconds one check may take, >= 1."""
+    max_retries: int
+    """Successes in a row that bring a DOWN member UP (rise), 1-10."""
+    max_retries_down: int
+    """Failures in a row that take an UP member DOWN (fall), 1-10."""
+    http_method: str | None
+    """HTTP only (None = GET)."""
+    url_path: str | None
+    """HTTP only (None = /)."""
+    expected_codes: str | None
+    """HTTP only: `200`, `200,202` or `200-204` (None = 200)."""
+
+
+class UdpListener(TypedDict):
+    id: str
+    vips: list[str]
+    """The addresses clients send to (the VIP and any additional VIPs)."""
+    port: int
+    algorithm: UdpAlgorithm
+    connection_limit: int
+    """-1 = unlimited; otherwise new flows beyond this many tracked ones are dropped."""
+    persistence_timeout: int | None
+    """SOURCE_IP session persistence in seconds (None = no persistence)."""
+    persistence_granularity: str | None
+    """Netmask applied to the client address for persistence (None = /32 or /128)."""
+    pool_id: str | None
+    members: list[UdpMember]
+    monitor: UdpMonitor | None
+
+
+class UdpConfig(TypedDict):
+    """Every UDP listener of the load balancer; what one PUT .../udp replaces."""
+
+    listeners: list[UdpListener]
 
 
 class AgentConfig(TypedDict):

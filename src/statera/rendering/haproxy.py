@@ -12,6 +12,17 @@ Naming follows Octavia: a frontend is named after its listener id, a backend
 server after its member id. UDP and SCTP listeners are not HAProxy's job (the
 agent balances them in the kernel) and are left out here.
 
+An HTTPS listener is TLS passthrough: a `mode tcp` frontend that never sees
+inside the TLS stream (no headers, no L7 policies). A PROMETHEUS listener is a
+`mode http` frontend without a backend that answers `GET /metrics` with
+HAProxy's built-in Prometheus exporter (`http-request use-service
+prometheus-exporter`). Octavia instead sends that listener to a proxy in the
+amphora which renames HAProxy's metrics (`haproxy_server_*` becomes
+`octavia_member_*`, proxies become listeners and pools) and adds CPU and memory
+gauges; Statera serves HAProxy's own metric names, the closest real thing, with
+frontends named by listener id, backends `<pool_id>:<listener_id>` and servers
+by member id.
+
 TLS files (certificates with keys, CAs, CRLs) are named by file name in the
 spec and rendered as `<base_dir>/certs/<name>`, where the agent stores the
 `LoadBalancerSpec.tls_files` the controller uploads before the config; a name
@@ -70,7 +81,10 @@ _MODE_FOR_LISTENER: dict[ListenerProtocol, Literal["http", "tcp"]] = {
     ListenerProtocol.TCP: "tcp",
     ListenerProtocol.HTTPS: "tcp",  # TLS passthrough
     ListenerProtocol.TERMINATED_HTTPS: "http",
+    ListenerProtocol.PROMETHEUS: "http",  # HAProxy's exporter, no backend
 }
+# Listeners whose HTTP requests L7 policies and inserted headers may act on.
+_L7_LISTENERS = frozenset({ListenerProtocol.HTTP, ListenerProtocol.TERMINATED_HTTPS})
 _KERNEL_LISTENERS = frozenset({ListenerProtocol.UDP, ListenerProtocol.SCTP})
 _MODE_FOR_POOL: dict[PoolProtocol, Literal["http", "tcp"]] = {
     PoolProtocol.HTTP: "http",
@@ -217,6 +231,9 @@ class FrontendView:
     """TLS words after every bind address (`ssl crt ...`); empty without TLS."""
     hsts: str | None = None
     """The Strict-Transport-Security value (`max-age=N; ...`); None: no header."""
+    metrics_exporter: bool = False
+    """A PROMETHEUS listener: `GET /metrics` is answered by HAProxy's exporter, other
+    requests with 404."""
 
 
 @dataclass(frozen=True)
@@ -335,8 +352,9 @@ def rendered_backends(spec: LoadBalancerSpec) -> tuple[RenderedBackend, ...]:
 
 
 def rendered_policies(listener: ListenerSpec) -> tuple[L7PolicySpec, ...]:
-    """Enabled policies with at least one enabled rule, on an HTTP listener."""
-    if _MODE_FOR_LISTENER.get(listener.protocol) != "http":
+    """Enabled policies with at least one enabled rule, on an HTTP or TERMINATED_HTTPS
+    listener (the API refuses them elsewhere)."""
+    if listener.protocol not in _L7_LISTENERS:
         return ()
     return tuple(
         policy
@@ -356,6 +374,8 @@ def redirect_pool(spec: LoadBalancerSpec, policy: L7PolicySpec) -> PoolSpec | No
 def default_pool(spec: LoadBalancerSpec, listener: ListenerSpec) -> PoolSpec | None:
     if listener.default_pool_id is None:
         return None
+    if listener.protocol is ListenerProtocol.PROMETHEUS:
+        raise UnsupportedSpec(f"listener {listener.id}: a PROMETHEUS listener takes no pool")
     pool = spec.pool(listener.default_pool_id)
     if pool is None:
         raise UnsafeValue(
@@ -411,7 +431,8 @@ def frontend_view(
 ) -> FrontendView:
     mode = _MODE_FOR_LISTENER[listener.protocol]
     tls = listener_tls(listener)
-    forwardfor, headers = inserted_headers(listener) if mode == "http" else (False, ())
+    http = listener.protocol in _L7_LISTENERS
+    forwardfor, headers = inserted_headers(listener) if http else (False, ())
     default_backend = next(
         (
             b.name
@@ -420,7 +441,7 @@ def frontend_view(
         ),
         None,
     )
-    acls, actions = l7_views(listener, spec=spec) if mode == "http" else ((), ())
+    acls, actions = l7_views(listener, spec=spec) if http else ((), ())
     return FrontendView(
         name=safety.uuid_id("listener.id", listener.id),
         binds=tuple(
@@ -446,6 +467,7 @@ def frontend_view(
         l7_actions=actions,
         bind_options="" if tls is None else bind_options(tls, files=files),
         hsts=None if tls is None else hsts_value(tls),
+        metrics_exporter=listener.protocol is ListenerProtocol.PROMETHEUS,
     )
 
 
@@ -833,11 +855,22 @@ def tls_arguments(tls: PoolTlsSpec, *, files: TlsFiles) -> list[str]:
     return words
 
 
+_TLS_CHECKS = frozenset({HealthMonitorType.HTTPS, HealthMonitorType.TLS_HELLO})
+
+
 def check_arguments(member: MemberSpec, monitor: HealthMonitorSpec, *, verify: str) -> list[str]:
     """`check` words; `verify` repeats the server's own (it is one setting per server, so
-    a different word here would change how traffic is verified too)."""
+    a different word here would change how traffic is verified too).
+
+    HTTPS and TLS-HELLO checks run over TLS (`check-ssl`). Without `option httpchk`
+    HAProxy's check is then a complete TLS handshake (a layer-6 check), which is what
+    TLS-HELLO means. Octavia's `option ssl-hello-chk` sends an SSLv3 hello and counts
+    any TLS record in reply as success, the alert with which a modern server refuses
+    SSLv3 included, so a member that cannot complete a handshake stays UP
+    (octavia-spec §7, pain point 15).
+    """
     words = ["check"]
-    if monitor.type is HealthMonitorType.HTTPS:
+    if monitor.type in _TLS_CHECKS:
         words.append(f"check-ssl verify {verify}")
     delay_s = safety.integer("health_monitor.delay", monitor.delay_s, low=0, high=86400)
     fall = safety.integer(

@@ -51,6 +51,11 @@ def build(
             raise rules.mandatory(field)
     rules.monitor_type(kind, allow_ping=settings.api.allow_ping_health_monitors)
     rules.monitor_for_pool(pool_protocol=pool.protocol, monitor_type=kind)
+    rules.udp_connect_delay(
+        monitor_type=kind,
+        delay=values["delay"],
+        minimum=settings.api.udp_connect_min_interval_health_monitor,
+    )
     rules.monitor_http_fields(values, monitor_type=kind, present=False)
     rules.monitor_domain_name(
         domain_name=values.get("domain_name"), http_version=values.get("http_version")
@@ -112,6 +117,11 @@ def update(
     for field in ("delay", "timeout", "max_retries"):
         if field in values and values[field] is None:
             raise InvalidSpec(f"None is not a valid option for {field}")
+    rules.udp_connect_delay(
+        monitor_type=hm.type,
+        delay=values.get("delay"),
+        minimum=settings.api.udp_connect_min_interval_health_monitor,
+    )
     http_version = values.get("http_version", hm.http_version)
     domain_name = values.get("domain_name", hm.domain_name)
     rules.monitor_domain_name(domain_name=domain_name, http_version=http_version)

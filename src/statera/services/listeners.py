@@ -1,9 +1,12 @@
 """Create, update and delete listeners (Octavia §1.6).
 
-HTTP, TCP and TERMINATED_HTTPS listeners are built in this release; Octavia's
-other protocols are refused with a clear "not yet supported". TLS attributes
-belong to TERMINATED_HTTPS listeners (refused elsewhere, as Octavia does); their
-certificate references are checked against the key manager (`tls_refs`).
+HTTP, HTTPS (TLS passthrough), TCP, TERMINATED_HTTPS and PROMETHEUS listeners
+are built in this release; UDP and SCTP are refused with a clear "not yet
+supported". TLS attributes belong to TERMINATED_HTTPS listeners (refused
+elsewhere, as Octavia does); their certificate references are checked against
+the key manager (`tls_refs`). A PROMETHEUS listener takes no pool and no L7
+policy (the empty row of `POOL_PROTOCOLS_FOR_LISTENER` refuses any pool) and,
+like HTTPS and TCP, no insert_headers.
 """
 
 from __future__ import annotations
@@ -104,7 +107,9 @@ def build(
     """Validate and add a listener of `lb` (without its default pool)."""
     protocol = values["protocol"]
     rules.listener_protocol(
-        protocol, allow_terminated_https=settings.api.allow_tls_terminated_listeners
+        protocol,
+        allow_terminated_https=settings.api.allow_tls_terminated_listeners,
+        allow_prometheus=settings.api.allow_prometheus_listeners,
     )
     rules.listener_tls(values, protocol=protocol)
     tls = tls_refs.listener_extra(values, protocol=protocol, settings=settings)
@@ -113,6 +118,7 @@ def build(
     )
     headers = values.get("insert_headers") or {}
     rules.insert_headers(headers, protocol=protocol)
+    rules.udp_listener(values, protocol=protocol)
     cidrs = _cidrs(values.get("allowed_cidrs"), lb)
     _check_port(session, lb, protocol=protocol, port=values["protocol_port"])
     defaults = settings.haproxy_amphora
@@ -228,6 +234,7 @@ def update(
         rules.insert_headers(headers, protocol=listener.protocol)
         listener.insert_headers = dict(headers)
     if "allowed_cidrs" in values:
+        rules.udp_listener(values, protocol=listener.protocol)
         listener.allowed_cidrs = _cidrs(values["allowed_cidrs"], lb)
     if "default_pool_id" in values:
         if values["default_pool_id"] is None:

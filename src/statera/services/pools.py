@@ -81,6 +81,7 @@ def build(
     if values.get("lb_algorithm") is None:
         raise rules.mandatory("lb_algorithm")
     rules.pool_protocol(protocol)
+    rules.udp_algorithm(values["lb_algorithm"], pool_protocol=protocol)
     rules.pool_tls(values)
     tls = _tls_options(values, tls_enabled=bool(values.get("tls_enabled")), settings=settings)
     tls_refs.check_pool(
@@ -156,6 +157,7 @@ def update(
     if "lb_algorithm" in values:
         if values["lb_algorithm"] is None:
             raise InvalidSpec("None is not a valid option for lb_algorithm")
+        rules.udp_algorithm(values["lb_algorithm"], pool_protocol=pool.protocol)
         pool.lb_algorithm = values["lb_algorithm"]
     for key in ("name", "description"):
         if key in values:

@@ -7,6 +7,7 @@ protocol tables are in `domain.enums` (octavia-spec §1.12).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,8 +65,15 @@ def _names(values: frozenset[Any]) -> str:
     return ", ".join(sorted(str(v) for v in values))
 
 
-def listener_protocol(protocol: str, *, allow_terminated_https: bool = True) -> None:
-    if protocol == ListenerProtocol.TERMINATED_HTTPS and not allow_terminated_https:
+def listener_protocol(
+    protocol: str, *, allow_terminated_https: bool = True, allow_prometheus: bool = True
+) -> None:
+    """Refuse a protocol this deployment disabled (`[api_settings] allow_*`) or this
+    release does not build."""
+    disabled = (protocol == ListenerProtocol.TERMINATED_HTTPS and not allow_terminated_https) or (
+        protocol == ListenerProtocol.PROMETHEUS and not allow_prometheus
+    )
+    if disabled:
         raise InvalidSpec(f"The selected protocol is not allowed in this deployment: {protocol}")
     if protocol not in SUPPORTED_LISTENER_PROTOCOLS:
         raise NotSupported(
@@ -252,6 +260,33 @@ def tls_versions(versions: list[str], *, owner: str) -> None:
         )
 
 
+def udp_algorithm(algorithm: str | None, *, pool_protocol: str) -> None:
+    """UDP is balanced by nftables in the amphora, which has no least-connections."""
+    if pool_protocol == PoolProtocol.UDP and algorithm == "LEAST_CONNECTIONS":
+        raise NotSupported(
+            "lb_algorithm LEAST_CONNECTIONS is not yet supported for UDP pools by this release "
+            "(UDP is balanced with nftables: use ROUND_ROBIN, SOURCE_IP or SOURCE_IP_PORT)."
+        )
+
+
+def udp_listener(values: Mapping[str, Any], *, protocol: str) -> None:
+    if protocol != ListenerProtocol.UDP:
+        return
+    if values.get("allowed_cidrs"):
+        raise NotSupported(
+            "allowed_cidrs on UDP listeners are not yet supported by this release; use "
+            "vip_sg_ids (security groups on the VIP) instead."
+        )
+
+
+def udp_connect_delay(*, monitor_type: str, delay: int | None, minimum: int) -> None:
+    if monitor_type == HealthMonitorType.UDP_CONNECT and delay is not None and delay < minimum:
+        raise InvalidSpec(
+            f"Validation failure: The request delay value {delay} should be larger than "
+            f"{minimum} for {monitor_type} health monitor type."
+        )
+
+
 def session_persistence(sp: Mapping[str, Any] | None, *, pool_protocol: str) -> None:
     if not sp:
         return
@@ -277,6 +312,27 @@ def session_persistence(sp: Mapping[str, Any] | None, *, pool_protocol: str) -> 
             "Validation failure: persistence_timeout and persistence_granularity is only "
             "for UDP and SCTP protocol pools."
         )
+    if pool_protocol in (PoolProtocol.UDP, PoolProtocol.SCTP):
+        if kind != SessionPersistenceType.SOURCE_IP:
+            raise InvalidSpec(
+                f"Validation failure: Session persistence of type {kind} is not supported "
+                f"for {pool_protocol} protocol pools."
+            )
+        granularity = sp.get("persistence_granularity")
+        if granularity is not None and not _is_netmask(granularity):
+            raise InvalidSpec(
+                f"Validation failure: persistence_granularity {granularity!r} is not a netmask "
+                "(e.g. 255.255.255.0)."
+            )
+
+
+def _is_netmask(value: object) -> bool:
+    try:
+        mask = ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    host_bits = ~int(mask) & ((1 << mask.max_prefixlen) - 1)
+    return host_bits & (host_bits + 1) == 0
 
 
 def monitor_http_fields(values: Mapping[str, Any], *, monitor_type: str, present: bool) -> None:

@@ -149,3 +149,5 @@ def test_udp_echo_on_loopback(server: int) -> None:
         sock.settimeout(3)
         sock.sendto(b"hello", ("127.0.0.1", server))
         assert sock.recv(100) == b"hello"
+        sock.sendto(b"name?", ("127.0.0.1", server))
+        assert sock.recv(100).startswith(b"backend ")

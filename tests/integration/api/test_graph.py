@@ -99,6 +99,43 @@ def test_graph_create(client: Any, database: Any, changes: list[int]) -> None:
     assert {p["id"] for p in shown["pools"]} == {p["id"] for p in lb["pools"]}
 
 
+def test_graph_with_passthrough_and_metrics(client: Any, database: Any) -> None:
+    """An HTTPS listener with an HTTPS pool and a TLS-HELLO monitor, and a PROMETHEUS
+    listener, in one call."""
+    graph = {
+        "vip_subnet_id": "private-subnet",
+        "listeners": [
+            {
+                "name": "tls",
+                "protocol": "HTTPS",
+                "protocol_port": 443,
+                "default_pool": {
+                    "name": "tls",
+                    "protocol": "HTTPS",
+                    "lb_algorithm": "ROUND_ROBIN",
+                    "members": [{"address": "10.0.0.101", "protocol_port": 8443}],
+                    "healthmonitor": {
+                        "type": "TLS-HELLO",
+                        "delay": 2,
+                        "timeout": 1,
+                        "max_retries": 2,
+                    },
+                },
+            },
+            {"name": "metrics", "protocol": "PROMETHEUS", "protocol_port": 9100},
+        ],
+    }
+    lb = ok(client.post(f"{V2}/loadbalancers", json={"loadbalancer": graph}), 201)["loadbalancer"]
+    listeners = {li["name"]: li for li in lb["listeners"]}
+    assert listeners["tls"]["protocol"] == "HTTPS"
+    assert listeners["metrics"]["protocol"] == "PROMETHEUS"
+    assert listeners["metrics"]["default_pool_id"] is None
+    (pool,) = lb["pools"]
+    assert listeners["tls"]["default_pool_id"] == pool["id"]
+    assert pool["healthmonitor"]["type"] == "TLS-HELLO"
+    assert pool["members"][0]["operating_status"] == "OFFLINE"
+
+
 @pytest.mark.parametrize(
     ("spoil", "status", "fragment"),
     [
@@ -127,7 +164,7 @@ def test_graph_create(client: Any, database: Any, changes: list[int]) -> None:
         (
             lambda g: g["listeners"][0]["default_pool"]["healthmonitor"].update(type="UDP-CONNECT"),
             400,
-            "not yet supported",
+            "The UDP-CONNECT health monitor type is invalid for a pool of protocol HTTP",
         ),
         (
             lambda g: g["listeners"][0]["default_pool"]["members"].append(
@@ -136,7 +173,12 @@ def test_graph_create(client: Any, database: Any, changes: list[int]) -> None:
             409,
             "already using ip 10.0.0.101",
         ),
-        (lambda g: g["listeners"][0].update(protocol="UDP"), 400, "not yet supported"),
+        (lambda g: g["listeners"][0].update(protocol="SCTP"), 400, "not yet supported"),
+        (
+            lambda g: g["listeners"][1].update(protocol="PROMETHEUS"),
+            400,
+            "The pool protocol 'TCP' is invalid while the listener protocol is 'PROMETHEUS'.",
+        ),
         (lambda g: g["pools"][1].pop("lb_algorithm"), 400, "field/attribute lb_algorithm"),
         (
             lambda g: g["listeners"][0].update(

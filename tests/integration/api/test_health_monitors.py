@@ -97,9 +97,36 @@ def test_http_fields_on_tcp_are_400(
     assert statuses(database, HealthMonitor) == {}
 
 
-@pytest.mark.parametrize("kind", ["HTTPS", "TLS-HELLO", "UDP-CONNECT", "SCTP"])
-def test_other_types_are_not_yet_supported(client: Any, objects: dict[str, Any], kind: str) -> None:
-    assert "not yet supported" in fault(post(client, objects["pool"]["id"], type=kind), 400)
+def test_sctp_monitors_are_not_yet_supported(client: Any, objects: dict[str, Any]) -> None:
+    assert "not yet supported" in fault(post(client, objects["pool"]["id"], type="SCTP"), 400)
+
+
+def test_https_monitor_has_http_defaults(
+    client: Any, database: Any, objects: dict[str, Any]
+) -> None:
+    hm = create_hm(client, database, objects["lb"]["id"], objects["pool"]["id"], type="HTTPS")
+    assert (hm["type"], hm["http_method"], hm["url_path"], hm["expected_codes"]) == (
+        "HTTPS",
+        "GET",
+        "/",
+        "200",
+    )
+
+
+def test_tls_hello_monitor_on_an_https_pool(client: Any, database: Any) -> None:
+    lb = create_lb(client, database)
+    listener = create_listener(client, database, lb["id"], protocol="HTTPS", protocol_port=443)
+    pool = create_pool(client, database, lb["id"], protocol="HTTPS", listener_id=listener["id"])
+    hm = create_hm(client, database, lb["id"], pool["id"], type="TLS-HELLO")
+    assert hm["type"] == "TLS-HELLO" and hm["pools"] == [{"id": pool["id"]}]
+    assert (hm["http_method"], hm["url_path"], hm["expected_codes"]) == (None, None, None)
+    shown = ok(client.get(f"{V2}/pools/{pool['id']}"))["pool"]
+    assert shown["healthmonitor_id"] == hm["id"]
+
+
+def test_http_fields_on_tls_hello_are_400(client: Any, objects: dict[str, Any]) -> None:
+    message = fault(post(client, objects["pool"]["id"], type="TLS-HELLO", url_path="/x"), 400)
+    assert message == "url_path is not a valid option for health monitors of type TLS-HELLO"
 
 
 def test_every_field(client: Any, database: Any, objects: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from tests.integration.api.helpers import (
     V2,
+    activate,
     create_lb,
     create_listener,
     create_pool,
@@ -119,7 +120,7 @@ def test_every_field(client: Any, database: Any, lb: dict[str, Any]) -> None:
     assert listener["tags"] == ["t"]
 
 
-@pytest.mark.parametrize("protocol", ["HTTPS", "UDP", "SCTP", "PROMETHEUS"])
+@pytest.mark.parametrize("protocol", ["SCTP"])
 def test_other_protocols_are_not_yet_supported(
     client: Any, database: Any, lb: dict[str, Any], protocol: str
 ) -> None:
@@ -127,6 +128,95 @@ def test_other_protocols_are_not_yet_supported(
     assert f"protocol {protocol} is not yet supported" in message
     assert statuses(database, Listener) == {}
     assert lb_row(database, lb["id"]).provisioning_status == "ACTIVE"
+
+
+def test_https_passthrough_listener(client: Any, database: Any, lb: dict[str, Any]) -> None:
+    """TLS passes through: HTTPS, TCP, PROXY or PROXYV2 pools, no HTTP one, no headers."""
+    listener = create_listener(
+        client,
+        database,
+        lb["id"],
+        protocol="HTTPS",
+        protocol_port=443,
+        allowed_cidrs=["192.0.2.0/24"],
+        timeout_client_data=1000,
+    )
+    assert listener["protocol"] == "HTTPS" and listener["allowed_cidrs"] == ["192.0.2.0/24"]
+    assert listener["timeout_client_data"] == 1000
+    url = f"{V2}/listeners/{listener['id']}"
+    for protocol in ("HTTPS", "TCP", "PROXY", "PROXYV2"):
+        pool = create_pool(client, database, lb["id"], protocol=protocol)
+        shown = ok(client.put(url, json={"listener": {"default_pool_id": pool["id"]}}))
+        assert shown["listener"]["default_pool_id"] == pool["id"]
+        activate(database, lb["id"])
+    http = create_pool(client, database, lb["id"])
+    message = fault(client.put(url, json={"listener": {"default_pool_id": http["id"]}}), 400)
+    assert message == (
+        "Validation failure: The pool protocol 'HTTP' is invalid while the listener "
+        "protocol is 'HTTPS'."
+    )
+    headers = {"listener": {"insert_headers": {"X-Forwarded-For": "true"}}}
+    assert fault(client.put(url, json=headers), 400) == (
+        "insert-headers is not a valid option for a HTTPS protocol listener."
+    )
+    tls = {"listener": {"default_tls_container_ref": "https://barbican/v1/containers/x"}}
+    assert fault(client.put(url, json=tls), 400).startswith(
+        "Validation failure: Certificate container references are only allowed on TERMINATED_HTTPS"
+    )
+
+
+def test_prometheus_listener_has_no_children(
+    client: Any, database: Any, lb: dict[str, Any]
+) -> None:
+    """Octavia 2.25: metrics on the port; no pool, no L7 policy, no headers, no TLS."""
+    listener = create_listener(
+        client, database, lb["id"], protocol="PROMETHEUS", protocol_port=9100
+    )
+    assert listener["protocol"] == "PROMETHEUS" and listener["default_pool_id"] is None
+    url = f"{V2}/listeners/{listener['id']}"
+    pool = create_pool(client, database, lb["id"])
+    message = fault(client.put(url, json={"listener": {"default_pool_id": pool["id"]}}), 400)
+    assert message == (
+        "Validation failure: The pool protocol 'HTTP' is invalid while the listener "
+        "protocol is 'PROMETHEUS'."
+    )
+    attached = {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "listener_id": listener["id"]}
+    assert "is invalid while the listener protocol is 'PROMETHEUS'" in fault(
+        client.post(f"{V2}/pools", json={"pool": attached}), 400
+    )
+    policy = {"listener_id": listener["id"], "action": "REJECT"}
+    assert fault(client.post(f"{V2}/l7policies", json={"l7policy": policy}), 400) == (
+        "Validation failure: Listeners of type PROMETHEUS cannot have child objects."
+    )
+    headers = {"listener": {"insert_headers": {"X-Forwarded-For": "true"}}}
+    assert fault(client.put(url, json=headers), 400) == (
+        "insert-headers is not a valid option for a PROMETHEUS protocol listener."
+    )
+    tls = fault(
+        post(
+            client,
+            lb["id"],
+            protocol="PROMETHEUS",
+            protocol_port=9101,
+            default_tls_container_ref="https://barbican/v1/containers/x",
+        ),
+        400,
+    )
+    assert tls.startswith("Validation failure: Certificate container references")
+    clash = fault(post(client, lb["id"], protocol="HTTP", protocol_port=9100), 409)
+    assert clash == "Another Listener on this Load Balancer is already using protocol_port 9100"
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", ["[api_settings]\nallow_prometheus_listeners = false\n"]
+)
+def test_prometheus_listeners_may_be_disabled(
+    client: Any, database: Any, lb: dict[str, Any]
+) -> None:
+    message = fault(post(client, lb["id"], protocol="PROMETHEUS", protocol_port=9100), 400)
+    assert message == "The selected protocol is not allowed in this deployment: PROMETHEUS"
+    assert statuses(database, Listener) == {}
+    assert create_listener(client, database, lb["id"], protocol="HTTPS")["protocol"] == "HTTPS"
 
 
 def test_tcp_listener(client: Any, database: Any, lb: dict[str, Any]) -> None:

@@ -71,12 +71,38 @@ def test_every_algorithm(client: Any, database: Any, lb: dict[str, Any], algorit
     )
 
 
-@pytest.mark.parametrize("protocol", ["HTTP", "TCP", "PROXY", "PROXYV2"])
+@pytest.mark.parametrize("protocol", ["HTTP", "HTTPS", "TCP", "PROXY", "PROXYV2"])
 def test_supported_protocols(client: Any, database: Any, lb: dict[str, Any], protocol: str) -> None:
     assert create_pool(client, database, lb["id"], protocol=protocol)["protocol"] == protocol
 
 
-@pytest.mark.parametrize("protocol", ["HTTPS", "UDP", "SCTP"])
+def test_https_pool_follows_the_listener_table(
+    client: Any, database: Any, lb: dict[str, Any]
+) -> None:
+    """HTTPS pools sit behind HTTPS (passthrough) and TCP listeners, not HTTP ones (§1.12)."""
+    for protocol, port in (("HTTPS", 443), ("TCP", 8443)):
+        listener = create_listener(
+            client, database, lb["id"], protocol=protocol, protocol_port=port
+        )
+        pool = create_pool(
+            client,
+            database,
+            lb["id"],
+            protocol="HTTPS",
+            listener_id=listener["id"],
+            session_persistence={"type": "SOURCE_IP"},
+        )
+        assert pool["listeners"] == [{"id": listener["id"]}]
+        assert pool["session_persistence"]["type"] == "SOURCE_IP"
+    http = create_listener(client, database, lb["id"], protocol_port=80)
+    message = fault(post(client, protocol="HTTPS", listener_id=http["id"]), 400)
+    assert message == (
+        "Validation failure: The pool protocol 'HTTPS' is invalid while the listener "
+        "protocol is 'HTTP'."
+    )
+
+
+@pytest.mark.parametrize("protocol", ["SCTP"])
 def test_other_protocols_are_not_yet_supported(
     client: Any, database: Any, lb: dict[str, Any], protocol: str
 ) -> None:

@@ -24,6 +24,7 @@ from statera.db.base import utcnow
 from statera.db.session import Database
 from statera.domain.errors import PermanentError, TemporaryError
 from statera.network.noop import NoopNetworkDriver
+from statera.protocol.agent_api import UdpConfig
 from statera.settings import Settings
 
 
@@ -35,6 +36,13 @@ class RecordingAmphora(NoopAmphora):
     fail_with: Exception | None = None
     vrrp: list[tuple[str, str]] = field(default_factory=list)
     """(amphora id, keepalived.conf) of each `apply_vrrp`."""
+    udp: list[tuple[str, UdpConfig]] = field(default_factory=list)
+    """(amphora id, UdpConfig) of each `apply_udp`."""
+
+    def apply_udp(self, amp: AmphoraEndpoint, *, lb_id: str, config: UdpConfig) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.udp.append((amp.amphora_id, config))
 
     def apply_vrrp(self, amp: AmphoraEndpoint, *, config: str) -> None:
         if self.fail_with is not None:

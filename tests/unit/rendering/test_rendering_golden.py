@@ -569,7 +569,57 @@ def pool_tls_files() -> LoadBalancerSpec:
     )
 
 
+def passthrough_and_prometheus() -> LoadBalancerSpec:
+    """HTTPS passthrough (mode tcp: SOURCE_IP kept, cookies and headers dropped), a TLS-HELLO
+    and an HTTPS monitor, PROXYV2 behind HTTPS, and a PROMETHEUS listener."""
+    tls_pool = pool(
+        "pt-https",
+        PoolProtocol.HTTPS,
+        Algorithm.SOURCE_IP,
+        member("pt-1", "10.0.7.1", 8443),
+        member("pt-2", "10.0.7.2", 8443, backup=True),
+        health_monitor=monitor("pt-hello", HealthMonitorType.TLS_HELLO),
+        session_persistence=SessionPersistenceSpec(SessionPersistenceType.SOURCE_IP),
+    )
+    cookie_pool = pool(
+        "pt-cookie",
+        PoolProtocol.HTTPS,
+        Algorithm.ROUND_ROBIN,
+        member("pt-cookie-1", "10.0.7.3", 443),
+        health_monitor=monitor("pt-https-hm", HealthMonitorType.HTTPS, url_path="/health"),
+        session_persistence=SessionPersistenceSpec(SessionPersistenceType.HTTP_COOKIE),
+    )
+    proxy_pool = pool(
+        "pt-proxyv2", PoolProtocol.PROXYV2, Algorithm.ROUND_ROBIN, member("pt-pp-1", "10.0.7.4")
+    )
+    return lb(
+        listeners=(
+            listener(
+                "pt-443",
+                ListenerProtocol.HTTPS,
+                443,
+                "pt-https",
+                allowed_cidrs=("192.0.2.0/24",),
+                timeout_client_data_ms=30000,
+                timeout_tcp_inspect_ms=1000,
+            ),
+            listener("pt-tcp", ListenerProtocol.TCP, 8443, "pt-cookie"),
+            listener("pt-proxy", ListenerProtocol.HTTPS, 9443, "pt-proxyv2"),
+            listener(
+                "metrics",
+                ListenerProtocol.PROMETHEUS,
+                9100,
+                None,
+                connection_limit=10,
+                allowed_cidrs=("198.51.100.0/24",),
+            ),
+        ),
+        pools=(tls_pool, cookie_pool, proxy_pool),
+    )
+
+
 CASES: dict[str, Callable[[], LoadBalancerSpec]] = {
+    "passthrough_and_prometheus": passthrough_and_prometheus,
     "terminated_https": terminated_https,
     "pool_tls_files": pool_tls_files,
     "pool_tls": pool_tls,

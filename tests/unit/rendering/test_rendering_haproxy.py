@@ -8,17 +8,24 @@ import pytest
 from statera.domain.enums import (
     Algorithm,
     HealthMonitorType,
+    L7PolicyAction,
+    L7RuleCompareType,
+    L7RuleType,
     ListenerProtocol,
     PoolProtocol,
+    SessionPersistenceType,
 )
 from statera.domain.specs import (
     AmphoraRuntime,
     HaproxyDefaults,
     HealthMonitorSpec,
+    L7PolicySpec,
+    L7RuleSpec,
     ListenerSpec,
     LoadBalancerSpec,
     MemberSpec,
     PoolSpec,
+    SessionPersistenceSpec,
 )
 from statera.rendering import UnsafeValue, UnsupportedSpec, render_haproxy
 
@@ -311,3 +318,94 @@ def test_render_is_deterministic() -> None:
     pool = make_pool(health_monitor=monitor(HealthMonitorType.HTTP))
     spec = make_lb((make_listener(pool), pool))
     assert render(spec) == render(dataclasses.replace(spec))
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (HealthMonitorType.TLS_HELLO, "check check-ssl verify none inter 5s"),
+        (HealthMonitorType.HTTPS, "check check-ssl verify none inter 5s"),
+        (HealthMonitorType.TCP, "check inter 5s"),
+    ],
+)
+def test_tls_checks_are_a_real_handshake(kind: HealthMonitorType, expected: str) -> None:
+    """TLS-HELLO is `check-ssl` (a full handshake), never the SSLv3 `option ssl-hello-chk`."""
+    pool = make_pool(PoolProtocol.HTTPS, health_monitor=monitor(kind))
+    listener = make_listener(pool, ListenerProtocol.HTTPS, port=443)
+    text = render(make_lb((listener, pool)))
+    lines = section(text, backend_header(pool, listener))
+    server = next(line for line in lines if line.startswith("server "))
+    assert expected in server
+    assert "ssl-hello-chk" not in text
+    assert ("option httpchk" in lines) is (kind is HealthMonitorType.HTTPS)
+
+
+def test_https_passthrough_keeps_source_ip_and_drops_what_needs_http() -> None:
+    """mode tcp: SOURCE_IP sticks; cookies, headers and L7 policies cannot apply."""
+    sticky = make_pool(
+        PoolProtocol.HTTPS,
+        session_persistence=SessionPersistenceSpec(SessionPersistenceType.SOURCE_IP),
+    )
+    cookie = make_pool(
+        PoolProtocol.HTTPS,
+        session_persistence=SessionPersistenceSpec(SessionPersistenceType.HTTP_COOKIE),
+    )
+    rule = L7RuleSpec(new_id(), L7RuleType.PATH, L7RuleCompareType.STARTS_WITH, "/x")
+    policy = L7PolicySpec(new_id(), L7PolicyAction.REJECT, 1, rules=(rule,))
+    first = make_listener(
+        sticky,
+        ListenerProtocol.HTTPS,
+        port=443,
+        insert_headers=(("X-Forwarded-For", "true"),),
+        l7policies=(policy,),
+    )
+    second = make_listener(cookie, ListenerProtocol.HTTPS, port=8443)
+    text = render(make_lb((first, sticky), (second, cookie)))
+    front = section(text, f"frontend {first.id}")
+    assert "mode tcp" in front
+    assert not [line for line in front if "forwardfor" in line or "http-request" in line]
+    assert rule.id not in text
+    assert {"stick-table type ipv6 size 10k", "stick on src"} <= set(
+        section(text, backend_header(sticky, first))
+    )
+    cookie_lines = section(text, backend_header(cookie, second))
+    assert "mode tcp" in cookie_lines
+    assert not [line for line in cookie_lines if "cookie" in line or "stick" in line]
+
+
+def test_prometheus_listener_serves_the_exporter_and_nothing_else() -> None:
+    metrics = make_listener(None, ListenerProtocol.PROMETHEUS, port=9100)
+    text = render(make_lb((metrics, None)))
+    assert section(text, f"frontend {metrics.id}") == [
+        "mode http",
+        "bind 192.0.2.1:9100",
+        "maxconn 50000",
+        "timeout client 50000",
+        "option idle-close-on-response",
+        "http-request use-service prometheus-exporter if { path /metrics }",
+        "http-request deny deny_status 404",
+    ]
+    assert "backend " not in text
+
+
+def test_prometheus_listener_ignores_headers_and_policies() -> None:
+    """The API refuses both; a spec carrying them still renders the exporter only."""
+    rule = L7RuleSpec(new_id(), L7RuleType.PATH, L7RuleCompareType.STARTS_WITH, "/x")
+    policy = L7PolicySpec(new_id(), L7PolicyAction.REJECT, 1, rules=(rule,))
+    metrics = make_listener(
+        None,
+        ListenerProtocol.PROMETHEUS,
+        port=9100,
+        insert_headers=(("X-Forwarded-For", "true"),),
+        l7policies=(policy,),
+    )
+    lines = section(render(make_lb((metrics, None))), f"frontend {metrics.id}")
+    assert not [line for line in lines if "forwardfor" in line or "set-header" in line]
+    assert not [line for line in lines if rule.id in line]
+
+
+def test_prometheus_listener_takes_no_pool() -> None:
+    pool = make_pool()
+    metrics = make_listener(pool, ListenerProtocol.PROMETHEUS, port=9100)
+    with pytest.raises(UnsupportedSpec, match="PROMETHEUS listener takes no pool"):
+        render(make_lb((metrics, pool)))
