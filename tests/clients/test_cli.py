@@ -284,3 +284,43 @@ def test_amphorae_providers_and_failover(cli: Cli) -> None:
     cli("loadbalancer", "failover", "--wait", "lb3")
     assert cli.json("loadbalancer", "show", "lb3")["provisioning_status"] == "ACTIVE"
     cli("loadbalancer", "delete", "--wait", "lb3")
+
+
+@pytest.mark.timeout(900)
+def test_active_standby_flavor_and_udp(cli: Cli) -> None:
+    """An ACTIVE_STANDBY flavor gives a MASTER and a BACKUP amphora; the README's UDP
+    commands build a UDP listener, pool, member and UDP-CONNECT monitor."""
+    cli(
+        "loadbalancer", "flavorprofile", "create", "--name", "fp-ha", "--provider", "amphora",
+        "--flavor-data", '{"loadbalancer_topology": "ACTIVE_STANDBY"}',
+    )  # fmt: skip
+    cli("loadbalancer", "flavor", "create", "--name", "ha", "--flavorprofile", "fp-ha", "--enable")
+    lb = cli.json(
+        "loadbalancer", "create", "--name", "lb-ha", "--vip-subnet-id", "private-subnet",
+        "--flavor", "ha", "--wait",
+    )  # fmt: skip
+    amphorae = cli.json("loadbalancer", "amphora", "list", "--loadbalancer", lb["id"])
+    assert sorted(a["role"] for a in amphorae) == ["BACKUP", "MASTER"]
+
+    cli(
+        "loadbalancer", "listener", "create", "--name", "dns", "--protocol", "UDP",
+        "--protocol-port", "53", "--wait", "lb-ha",
+    )  # fmt: skip
+    cli(
+        "loadbalancer", "pool", "create", "--name", "dns", "--listener", "dns", "--protocol",
+        "UDP", "--lb-algorithm", "SOURCE_IP", "--wait",
+    )  # fmt: skip
+    cli(
+        "loadbalancer", "member", "create", "--address", "10.0.0.254", "--protocol-port", "53",
+        "--wait", "dns",
+    )  # fmt: skip
+    hm = cli.json(
+        "loadbalancer", "healthmonitor", "create", "--type", "UDP-CONNECT", "--delay", "3",
+        "--timeout", "2", "--max-retries", "2", "--wait", "dns",
+    )  # fmt: skip
+    assert hm["type"] == "UDP-CONNECT"
+    error = cli.fails("loadbalancer", "pool", "set", "--lb-algorithm", "LEAST_CONNECTIONS", "dns")
+    assert "LEAST_CONNECTIONS is not yet supported for UDP pools" in error
+    cli("loadbalancer", "delete", "--cascade", "--wait", "lb-ha")
+    cli("loadbalancer", "flavor", "delete", "ha")
+    cli("loadbalancer", "flavorprofile", "delete", "fp-ha")

@@ -6,13 +6,15 @@ on the tenant bridge; the VIP lives on the MASTER. Killing the MASTER's
 HAProxy (the processes this test finds inside the namespace its stack made)
 moves the VIP to the BACKUP within seconds while a client keeps asking; a
 failover of the dead amphora builds a new one in its role, and deleting the
-load balancer leaves no namespace behind.
+load balancer leaves no namespace behind. The pair's HAProxies are peers: a
+client's SOURCE_IP stickiness entry made on the MASTER is on the BACKUP too.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from typing import Any
@@ -62,6 +64,19 @@ def _haproxy_pids(stack: Stack, amphora_id: str) -> list[int]:
     return pids
 
 
+def _stats_command(stack: Stack, amphora_id: str, command: str) -> str:
+    """One command on the amphora's HAProxy stats socket (a file under the stack's state)."""
+    path = stack.state_dir / "amphorae" / amphora_id / "haproxy.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2)
+        sock.connect(str(path))
+        sock.sendall(command.encode() + b"\n")
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out.decode()
+
+
 def _get(url: str) -> str | None:
     try:
         r = httpx.get(url, timeout=1, headers={"Connection": "close"})
@@ -99,6 +114,7 @@ def test_the_vip_moves_to_the_backup(stack: Stack) -> None:
                         "default_pool": {
                             "protocol": "HTTP",
                             "lb_algorithm": "ROUND_ROBIN",
+                            "session_persistence": {"type": "SOURCE_IP"},
                             "members": [{"address": backend.address, "protocol_port": 8080}],
                         },
                     }
@@ -121,6 +137,13 @@ def test_the_vip_moves_to_the_backup(stack: Stack) -> None:
     wait_for(lambda: _holds(stack, master["id"], vip), timeout_s=15, what="the VIP on the MASTER")
     assert not _holds(stack, backup["id"], vip)
     wait_for(lambda: _get(url) == expected, timeout_s=10, what="traffic through the MASTER")
+    # The pair's HAProxies are peers: the MASTER's stickiness entry reaches the BACKUP.
+    table = f"{lb['pools'][0]['id']}:{lb['listeners'][0]['id']}"
+    wait_for(
+        lambda: "key=" in _stats_command(stack, backup["id"], f"show table {table}"),
+        timeout_s=10,
+        what="the client's stick-table entry on the BACKUP",
+    )
 
     # The MASTER's HAProxy dies: keepalived's check gives the VIP to the BACKUP.
     for pid in _haproxy_pids(stack, master["id"]):

@@ -19,6 +19,7 @@ transaction, and only if the generation it applied is still the newest one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -218,6 +219,8 @@ class Reconciler:
                 for a in amps
                 if a.role in (AmphoraRole.MASTER.value, AmphoraRole.BACKUP.value)
             )
+            if vrrp:  # the pair's HAProxies sync their stick tables
+                spec = dataclasses.replace(spec, peers=tuple((a, ip) for a, ip, _ in vrrp))
             return _Plan(lb.generation, deleting, spec, network, endpoints, fresh, old, vrrp)
 
     def _tls_loader(self, s: Session) -> TlsLoader:
@@ -335,7 +338,11 @@ class Reconciler:
                 defaults=self._defaults,
             )
             runtime = None
-            if previous is not None and amp.amphora_id not in plan.fresh:
+            if (
+                previous is not None
+                and amp.amphora_id not in plan.fresh
+                and previous.peers == plan.spec.peers
+            ):
                 runtime = runtime_commands(without_udp(previous), served)
             self._drivers.amphora.apply_config(
                 amp, lb_id=lb_id, config=config, runtime=runtime, files=plan.spec.tls_files

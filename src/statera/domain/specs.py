@@ -183,6 +183,9 @@ class LoadBalancerSpec:
     listeners: tuple[ListenerSpec, ...] = ()
     pools: tuple[PoolSpec, ...] = ()
     generation: int = 0
+    peers: tuple[tuple[str, str], ...] = ()
+    """ACTIVE_STANDBY: (amphora id, vrrp_ip) of both amphorae; their HAProxies sync stick
+    tables, so session persistence survives the VIP moving."""
     tls_files: tuple[tuple[str, bytes], ...] = ()
     """(file name, PEM bytes) of every certificate, key, CA and CRL file the listeners and
     pools name; file names match [A-Za-z0-9_.-]+ and end in .pem. Secret: never logged."""

@@ -251,6 +251,16 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
+class PeersView:
+    """HAProxy's `peers` section of an ACTIVE_STANDBY pair (Octavia's, port 1025)."""
+
+    name: str
+    local: str
+    peers: tuple[tuple[str, str], ...]
+    """(peer name, address:port)."""
+
+
+@dataclass(frozen=True)
 class HaproxyView:
     load_balancer_id: str
     maxconn: int
@@ -259,6 +269,26 @@ class HaproxyView:
     external_check: bool
     frontends: tuple[FrontendView, ...]
     backends: tuple[BackendView, ...]
+    peers: PeersView | None = None
+
+
+PEER_PORT = 1025
+
+
+def peers_view(spec: LoadBalancerSpec, *, runtime: AmphoraRuntime) -> PeersView | None:
+    """Peers are named by amphora id without dashes; this amphora must be one of them."""
+    if not spec.peers:
+        return None
+    peers = []
+    for amphora_id, address in spec.peers:
+        name = safety.uuid_id("load_balancer.peers", amphora_id).replace("-", "")
+        ip = safety.ip_address("load_balancer.peers", address)
+        peers.append((name, f"[{ip}]:{PEER_PORT}" if ":" in ip else f"{ip}:{PEER_PORT}"))
+    local = safety.uuid_id("runtime.amphora_id", runtime.amphora_id).replace("-", "")
+    if local not in {name for name, _ in peers}:
+        raise UnsafeValue("runtime.amphora_id", runtime.amphora_id, "not one of the peers")
+    lb = safety.uuid_id("load_balancer.id", spec.id).replace("-", "")
+    return PeersView(name=f"{lb}_peers", local=local, peers=tuple(peers))
 
 
 @dataclass(frozen=True)
@@ -307,6 +337,7 @@ def haproxy_view(
             for listener in listeners
         ),
         backends=backend_views,
+        peers=peers_view(spec, runtime=runtime),
     )
 
 

@@ -4,6 +4,7 @@ Regenerate with `STATERA_REGEN_GOLDEN=1 pytest tests/unit/rendering`, then read
 the diff. The ids are uuid5 of readable names, so files stay stable.
 """
 
+import dataclasses
 import functools
 import os
 import subprocess
@@ -618,7 +619,16 @@ def passthrough_and_prometheus() -> LoadBalancerSpec:
     )
 
 
+def active_standby_peers() -> LoadBalancerSpec:
+    """ACTIVE_STANDBY: the pair's `peers` section, stick tables synced through it."""
+    return dataclasses.replace(
+        persistence(),
+        peers=((RUNTIME.amphora_id, "10.0.0.11"), (uid("other-amphora"), "10.0.0.12")),
+    )
+
+
 CASES: dict[str, Callable[[], LoadBalancerSpec]] = {
+    "active_standby_peers": active_standby_peers,
     "passthrough_and_prometheus": passthrough_and_prometheus,
     "terminated_https": terminated_https,
     "pool_tls_files": pool_tls_files,
