@@ -43,7 +43,9 @@ from statera.compute.plumbing import (
     delete_link,
     ensure_namespace,
     ensure_veth,
+    forget_neighbour,
     iproute,
+    link_index,
     list_namespaces,
     namespace_exists,
     namespace_identity,
@@ -128,6 +130,11 @@ class NetnsComputeDriver:
             set_ipv4_addresses(inside, index, [mgmt_iface])
             inside.link("set", index=index, state="up")
             set_up(inside, "lo")
+            # The address may have been a deleted amphora's: the host must not keep
+            # sending the controller's requests to that amphora's MAC.
+            bridge_index = link_index(host, self._settings.management_bridge)
+            if bridge_index is not None:
+                forget_neighbour(host, bridge_index, mgmt_ip)
         directory = self._write_directory(names, agent_config, checked_files)
         self._ensure_agent(names, directory)
         return names.mgmt_namespace

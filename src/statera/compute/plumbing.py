@@ -314,6 +314,17 @@ def _addr(ipr: Any, command: str, index: int, iface: IPInterface) -> None:
             raise
 
 
+def forget_neighbour(ipr: Any, link_index: int, address: str) -> None:
+    """Drop the neighbour (ARP/NDP) entry for `address` on a link (none is fine): an
+    address that moved to another MAC (a VIP after failover, a management address given
+    to a new amphora) must be asked for again, not reached at the old one's MAC."""
+    try:
+        ipr.neigh("del", dst=address, ifindex=link_index)
+    except NetlinkError as exc:
+        if exc.code not in (errno.ENOENT, errno.ESRCH):
+            raise
+
+
 def set_default_route(ipr: Any, gateway: str) -> None:
     """The default route of `gateway`'s family via `gateway`."""
     dst = "::/0" if ipaddress.ip_address(gateway).version == 6 else "0.0.0.0/0"

@@ -47,6 +47,7 @@ from statera.compute.plumbing import (
     addresses,
     delete_link,
     ensure_veth,
+    forget_neighbour,
     iproute,
     link_index,
     link_kind,
@@ -181,7 +182,7 @@ class BridgeNetworkDriver:
             # That ARP can race the bridge port's move to forwarding; the host (the
             # clients' side) also forgets its entry, so it asks again at once.
             for address in vips:
-                _forget_neighbour(host, bridge_index, address)
+                forget_neighbour(host, bridge_index, address)
         set_namespace_sysctl(namespace, "net.ipv4.ip_nonlocal_bind", "1")
         if any(i.version == 6 for i in wanted):
             set_namespace_sysctl(namespace, "net.ipv6.ip_nonlocal_bind", "1")
@@ -269,15 +270,6 @@ def _eth1_plan(
             wanted.append(iface)
         gateways.setdefault(ip.version, subnet.gateway)
     return wanted, list(gateways.values())
-
-
-def _forget_neighbour(host: Any, bridge_index: int, address: str) -> None:
-    """Drop the host's ARP entry for `address` on the bridge (none is fine)."""
-    try:
-        host.neigh("del", dst=address, ifindex=bridge_index)
-    except NetlinkError as exc:
-        if exc.code not in (errno.ENOENT, errno.ESRCH):
-            raise
 
 
 def _ensure_bridge(host: Any, net: HostNetwork) -> int:
