@@ -85,6 +85,24 @@ def _get(url: str) -> str | None:
     return r.text.strip() if r.status_code == 200 else None
 
 
+def _longest_gap(stack: Stack, lb_id: str, url: str, expected: str) -> float:
+    """Ask the VIP until the load balancer is ACTIVE again (bounded); the longest time
+    between two answers."""
+    started = last = time.monotonic()
+    gap = 0.0
+    for _ in range(REQUESTS_MAX * 5):
+        now = time.monotonic()
+        if _get(url) == expected:
+            gap, last = max(gap, time.monotonic() - last), time.monotonic()
+        if now - started > 90:
+            raise AssertionError(f"load balancer not ACTIVE after 90 s\n{stack.tail()}")
+        status = stack.api.get(f"/v2/lbaas/loadbalancers/{lb_id}").json()["loadbalancer"]
+        if status["provisioning_status"] == "ACTIVE":
+            break
+        time.sleep(0.02)
+    return gap
+
+
 def test_the_vip_moves_to_the_backup(stack: Stack) -> None:
     profile = stack.post(
         "/v2/lbaas/flavorprofiles",
@@ -171,6 +189,16 @@ def test_the_vip_moves_to_the_backup(stack: Stack) -> None:
     assert _get(url) == expected
     # nopreempt: the survivor keeps the VIP; the new amphora stands by.
     assert _holds(stack, backup["id"], vip)
+
+    # A load balancer failover replaces both, one after the other, under traffic.
+    before = {a["id"] for a in amps.values()}
+    r = stack.api.put(f"/v2/lbaas/loadbalancers/{lb['id']}/failover")
+    assert r.status_code == 202, r.text
+    gap = _longest_gap(stack, lb["id"], url, expected)
+    amps = _amphorae(stack, lb["id"])
+    assert set(amps) == {"MASTER", "BACKUP"} and before.isdisjoint(a["id"] for a in amps.values())
+    assert gap < 2.0, f"traffic stopped for {gap:.1f}s during the load balancer failover"
+    print(f"load balancer failover: longest gap {gap:.2f}s")
 
     r = stack.api.delete(f"/v2/lbaas/loadbalancers/{lb['id']}", params={"cascade": "true"})
     assert r.status_code == 204, r.text

@@ -219,11 +219,13 @@ def delete_listeners(agent: Agent, request: Request) -> Response:
         current = agent.current_lb()
         if current is not None and current != lb_id:
             agent.require_lb(lb_id)
+        # keepalived first: its goodbye advert hands the VIP to the peer at once, while
+        # this HAProxy still serves what is in flight.
+        vrrp_details = agent.keepalived.stop()
         details = agent.haproxy.stop()
         if agent.udp.config["listeners"]:
             agent.udp.remove()
             details = f"{details}; UDP listeners removed"
-        vrrp_details = agent.keepalived.stop()
         if vrrp_details != "keepalived is not running":
             details = f"{details}; {vrrp_details}"
         for path in agent.paths.lb_files():

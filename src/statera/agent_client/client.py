@@ -178,9 +178,18 @@ class AgentClient:
     def stop_haproxy(self, address: AgentAddress, *, lb_id: str) -> str:
         return self._action(address, lb_id, "stop")
 
-    def delete_load_balancer(self, address: AgentAddress, *, lb_id: str) -> None:
-        """Stop HAProxy and remove the load balancer's files; repeating it is harmless."""
-        self._request(address, "DELETE", f"{_PREFIX}/listeners/{_segment(lb_id)}", expect=200)
+    def delete_load_balancer(
+        self, address: AgentAddress, *, lb_id: str, timeout_s: float | None = None
+    ) -> None:
+        """Stop keepalived and HAProxy and remove the load balancer's files; repeating it is
+        harmless. `timeout_s` replaces the client's timeouts for this one request."""
+        self._request(
+            address,
+            "DELETE",
+            f"{_PREFIX}/listeners/{_segment(lb_id)}",
+            expect=200,
+            timeout_s=timeout_s,
+        )
 
     def get_status(self, address: AgentAddress) -> AmphoraStatusReport:
         data = _json(address, self._request(address, "GET", f"{_PREFIX}/status", expect=200))
@@ -300,6 +309,7 @@ class AgentClient:
         expect: int,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
     ) -> httpx.Response:
         client = self._client_for(address)
         amphora_id = address.amphora_id
@@ -310,6 +320,7 @@ class AgentClient:
                 content=content,
                 headers=headers,
                 extensions={"sni_hostname": amphora_id},
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s,
             )
         except httpx.HTTPError as exc:
             if _certificate_failure(exc):

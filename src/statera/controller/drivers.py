@@ -71,7 +71,12 @@ class AmphoraDriver(Protocol):
         its agent) with `config`; `{"listeners": []}` removes them. A config the agent
         refuses is a PermanentError; an unreachable agent a TemporaryError."""
 
-    def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None: ...
+    def remove(
+        self, amp: AmphoraEndpoint, *, lb_id: str, timeout_s: float | None = None
+    ) -> None:
+        """Stop the amphora's services (keepalived first) and drop its files; failures are
+        logged, not raised. `timeout_s` bounds the attempt (a dead agent must not hold up
+        the failover that replaces it)."""
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None: ...
 
@@ -100,7 +105,9 @@ class NoopAmphora:
     def apply_udp(self, amp: AmphoraEndpoint, *, lb_id: str, config: UdpConfig) -> None:
         return None
 
-    def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
+    def remove(
+        self, amp: AmphoraEndpoint, *, lb_id: str, timeout_s: float | None = None
+    ) -> None:
         return None
 
     def status(self, amp: AmphoraEndpoint) -> AmphoraStatusReport | None:
@@ -239,9 +246,11 @@ class RestAmphora:
         with _agent_errors(amp, "rejected the UDP listeners"):
             self._client.upload_udp_config(self._address(amp), lb_id=lb_id, config=config)
 
-    def remove(self, amp: AmphoraEndpoint, *, lb_id: str) -> None:
+    def remove(
+        self, amp: AmphoraEndpoint, *, lb_id: str, timeout_s: float | None = None
+    ) -> None:
         try:
-            self._client.delete_load_balancer(self._address(amp), lb_id=lb_id)
+            self._client.delete_load_balancer(self._address(amp), lb_id=lb_id, timeout_s=timeout_s)
         except AgentError as exc:
             # The compute driver kills everything in the amphora's namespaces anyway.
             log.info("amphora %s: stopping HAProxy failed (%s)", amp.amphora_id, exc)

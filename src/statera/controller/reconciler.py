@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from statera.compute.names import AmphoraNames
@@ -57,6 +57,8 @@ from statera.settings import NetworkSettings, Settings, derived_id
 
 log = logging.getLogger(__name__)
 
+GOODBYE_TIMEOUT_S = 3.0
+"""How long a retiring ACTIVE_STANDBY amphora's agent gets to stop keepalived gracefully."""
 VRRP_PRIORITY = {AmphoraRole.MASTER: 100, AmphoraRole.BACKUP: 90}
 """Octavia's priorities; with `nopreempt` the pair keeps whichever holds the VIP."""
 
@@ -193,6 +195,12 @@ class Reconciler:
                 # replacements are built (the new row is committed here, before either).
                 retiring = [a for a in amps if a.status == AmphoraStatus.PENDING_DELETE.value]
                 amps = [a for a in amps if a.status != AmphoraStatus.PENDING_DELETE.value]
+                if lb.topology == Topology.ACTIVE_STANDBY.value and len(retiring) > 1 and not amps:
+                    # The whole pair is failed over (a load balancer failover): one at a
+                    # time, the BACKUP first, so the other keeps the VIP meanwhile; the
+                    # rest stays PENDING_DELETE for the next pass (`_finish_active`).
+                    retiring.sort(key=lambda a: a.role != AmphoraRole.BACKUP.value)
+                    retiring, amps = retiring[:1], retiring[1:]
                 if lb.topology == Topology.ACTIVE_STANDBY.value:
                     # One MASTER and one BACKUP; a failed-over one is replaced in its role.
                     have = {a.role for a in amps}
@@ -207,7 +215,8 @@ class Reconciler:
                 )
                 for a in amps
             )
-            fresh = tuple(a.id for a in amps if a.status != AmphoraStatus.ALLOCATED.value)
+            built = (AmphoraStatus.ALLOCATED.value, AmphoraStatus.PENDING_DELETE.value)
+            fresh = tuple(a.id for a in amps if a.status not in built)
             old = tuple(
                 AmphoraEndpoint(
                     a.id, a.lb_network_ip or "", self._settings.haproxy_amphora.bind_port
@@ -307,6 +316,11 @@ class Reconciler:
     def _build(self, lb_id: str, plan: _Plan) -> None:
         assert plan.network is not None
         for old in plan.retiring:
+            if plan.vrrp:
+                # Its peer takes the VIP as soon as keepalived says goodbye (well under a
+                # second) instead of noticing silence (about 3.5 s); a dead amphora's agent
+                # does not answer and is not waited for long.
+                self._drivers.amphora.remove(old, lb_id=lb_id, timeout_s=GOODBYE_TIMEOUT_S)
             self._retire(lb_id, old)
         deadline = self._settings.haproxy_amphora.agent_start_timeout
         for amp in plan.amphorae:
@@ -512,6 +526,14 @@ class Reconciler:
                 )
                 .values(status=AmphoraStatus.ALLOCATED.value, updated_at=now)
             )
+            waiting = s.scalar(
+                select(func.count())
+                .select_from(models.Amphora)
+                .where(models.Amphora.load_balancer_id == lb_id)
+                .where(models.Amphora.status == AmphoraStatus.PENDING_DELETE.value)
+            )
+            if waiting:  # a pair replaced one at a time: the next pass does the other
+                lb.generation += 1
             current = lb.generation == plan.generation
             if current:
                 lb.provisioning_status = ProvisioningStatus.ACTIVE.value

@@ -7,6 +7,7 @@ the e2e test (tests/e2e/test_active_standby.py) proves the VIP really moves.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -110,3 +111,40 @@ def test_failover_of_the_master_replaces_it_and_repeers_the_backup(
     latest = dict(amphora.vrrp)  # the last config of each amphora
     assert _peer(latest[new["BACKUP"].id]) == new["MASTER"].vrrp_ip
     assert _peer(latest[new["MASTER"].id]) == new["BACKUP"].vrrp_ip
+
+
+def test_load_balancer_failover_replaces_the_pair_one_at_a_time(
+    client: Any, controller: Controller, amphora: RecordingAmphora, database: Database
+) -> None:
+    lb = client.post("/v2/lbaas/loadbalancers", json=graph()).json()["loadbalancer"]
+    run_until_idle(controller)
+    old = _amphorae(database)
+    r = client.put(f"/v2/lbaas/loadbalancers/{lb['id']}/failover")
+    assert r.status_code == 202, r.text
+    first = controller.scan_once()
+    assert first == 1
+    deadline = time.monotonic() + 10
+    while controller._inflight and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # After the first pass: the BACKUP is new, the old MASTER still serves (and peers with it).
+    middle = _amphorae(database)
+    assert middle["BACKUP"].id != old["BACKUP"].id
+    with database.read() as s:
+        kept = s.get(models.Amphora, old["MASTER"].id)
+        assert kept is not None and kept.status == "PENDING_DELETE"
+    assert _peer(dict(amphora.vrrp)[old["MASTER"].id]) == middle["BACKUP"].vrrp_ip
+    assert (
+        client.get(f"/v2/lbaas/loadbalancers/{lb['id']}").json()["loadbalancer"][
+            "provisioning_status"
+        ]
+        == "PENDING_UPDATE"
+    )
+    run_until_idle(controller)
+    new = _amphorae(database)
+    assert {new["MASTER"].id, new["BACKUP"].id}.isdisjoint({old["MASTER"].id, old["BACKUP"].id})
+    assert (
+        client.get(f"/v2/lbaas/loadbalancers/{lb['id']}").json()["loadbalancer"][
+            "provisioning_status"
+        ]
+        == "ACTIVE"
+    )
