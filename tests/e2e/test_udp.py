@@ -3,8 +3,9 @@
 Two UDP echo backends (they answer `name?` with their name) sit behind a UDP
 listener with a UDP-CONNECT health monitor. A client on the host sends
 datagrams to the VIP: both members answer, from the VIP's address and port.
-Stopping one member's server makes the monitor mark it ERROR in the API and
-every datagram go to the other; the counters of the listener move.
+`allowed_cidrs` that leave the host out silence the VIP for it. Stopping one
+member's server makes the monitor mark it ERROR in the API and every datagram
+go to the other; the counters of the listener move.
 """
 
 from __future__ import annotations
@@ -100,6 +101,14 @@ def test_udp_listener_balances_and_checks(stack: Stack) -> None:
         timeout_s=30,
         what="both members ONLINE",
     )
+
+    # allowed_cidrs: a network without the host's address shuts the host out, and back.
+    listener_url = f"/v2/lbaas/listeners/{lb['listeners'][0]['id']}"
+    for cidrs, answered in ((["192.0.2.0/24"], False), ([], True)):
+        r = stack.api.put(listener_url, json={"listener": {"allowed_cidrs": cidrs}})
+        assert r.status_code == 200, r.text
+        stack.wait_active(lb["id"])
+        assert any(_ask(vip) is not None for _ in range(3)) is answered, cidrs
 
     down, up = backends
     _stop_server(down)

@@ -63,6 +63,7 @@ NFT_TIMEOUT_S = 10.0
 MAX_LISTENERS = 128
 MAX_VIPS = 16
 MAX_MEMBERS = 512
+MAX_CIDRS = 64
 MAX_WEIGHT = 256
 MAX_PERSISTENCE_S = 31_536_000
 MAX_CONNECTION_LIMIT = 2_147_483_647
@@ -211,8 +212,25 @@ def _granularity(value: object, where: str) -> str | None:
     return str(mask)
 
 
+def _cidrs(value: object, where: str) -> list[str]:
+    """Networks, re-spelt by ipaddress (host bits refused), at most MAX_CIDRS."""
+    if not isinstance(value, list) or len(value) > MAX_CIDRS:
+        raise _bad(where, f"expected a list of at most {MAX_CIDRS} networks")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        try:
+            out.append(str(ipaddress.ip_network(str(item))))
+        except ValueError:
+            raise _bad(f"{where}[{i}]", f"{item!r} is not a network") from None
+    return sorted(set(out))
+
+
 def _listener(raw: object, where: str) -> UdpListener:
-    data = _object(raw, where, _LISTENER_KEYS)
+    raw_cidrs: object = []
+    if isinstance(raw, dict) and "allowed_cidrs" in raw:  # optional: older controllers
+        raw_cidrs = raw["allowed_cidrs"]
+        raw = {k: v for k, v in raw.items() if k != "allowed_cidrs"}
+    data = _object(raw, where, _LISTENER_KEYS - {"allowed_cidrs"})
     vips_raw = data["vips"]
     if not isinstance(vips_raw, list) or not 1 <= len(vips_raw) <= MAX_VIPS:
         raise _bad(f"{where}.vips", f"expected a list of 1-{MAX_VIPS} addresses")
@@ -253,6 +271,7 @@ def _listener(raw: object, where: str) -> UdpListener:
         "pool_id": pool_id,
         "members": members,
         "monitor": monitor,
+        "allowed_cidrs": _cidrs(raw_cidrs, f"{where}.allowed_cidrs"),
     }
 
 
@@ -443,7 +462,15 @@ def _listener_rules(
     lid = _hex(listener["id"])
     port = listener["port"]
     declarations = [_counter(f"{kind}_{lid}", counters) for kind in ("new", "rx", "tx")]
-    chain = [f"\tchain l_{lid} {{", f'\t\tcounter name "new_{lid}"']
+    chain = [f"\tchain l_{lid} {{"]
+    cidrs = listener.get("allowed_cidrs") or []
+    if cidrs:  # other clients are dropped before they count or reach a member
+        for version in (4, 6):
+            nfproto, ip, _ = _family(version)
+            mine = [c for c in cidrs if ipaddress.ip_network(c).version == version]
+            allowed = f" {ip} saddr != {{ {', '.join(mine)} }}" if mine else ""
+            chain.append(f"\t\tmeta nfproto {nfproto}{allowed} drop")
+    chain.append(f'\t\tcounter name "new_{lid}"')
     limit = listener["connection_limit"]
     if limit > 0:
         chain.append(f"\t\tct count over {limit} drop")

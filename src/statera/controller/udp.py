@@ -8,6 +8,7 @@ else). Both are pure.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 
 from statera.domain.enums import Algorithm, HealthMonitorType, ListenerProtocol, PoolProtocol
 from statera.domain.specs import (
@@ -84,6 +85,10 @@ def _listener(spec: LoadBalancerSpec, listener: ListenerSpec, pool: PoolSpec | N
         "pool_id": pool.id if pool is not None else None,
         "members": [_member(m) for m in pool.members] if pool is not None and live else [],
         "monitor": _monitor(monitor) if monitor is not None and monitor.admin_state_up else None,
+        # The API keeps CIDRs as written (host bits and all); the agent takes networks.
+        "allowed_cidrs": sorted(
+            {str(ipaddress.ip_network(c, strict=False)) for c in listener.allowed_cidrs}
+        ),
     }
 
 

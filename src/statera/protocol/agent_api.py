@@ -170,6 +170,9 @@ class UdpListener(TypedDict):
     pool_id: str | None
     members: list[UdpMember]
     monitor: UdpMonitor | None
+    allowed_cidrs: NotRequired[list[str]]
+    """Only clients in these networks are balanced (Octavia's allowed_cidrs); absent or
+    empty: every client."""
 
 
 class UdpConfig(TypedDict):

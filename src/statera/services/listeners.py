@@ -118,7 +118,6 @@ def build(
     )
     headers = values.get("insert_headers") or {}
     rules.insert_headers(headers, protocol=protocol)
-    rules.udp_listener(values, protocol=protocol)
     cidrs = _cidrs(values.get("allowed_cidrs"), lb)
     _check_port(session, lb, protocol=protocol, port=values["protocol_port"])
     defaults = settings.haproxy_amphora
@@ -234,7 +233,6 @@ def update(
         rules.insert_headers(headers, protocol=listener.protocol)
         listener.insert_headers = dict(headers)
     if "allowed_cidrs" in values:
-        rules.udp_listener(values, protocol=listener.protocol)
         listener.allowed_cidrs = _cidrs(values["allowed_cidrs"], lb)
     if "default_pool_id" in values:
         if values["default_pool_id"] is None:

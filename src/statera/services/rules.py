@@ -269,16 +269,6 @@ def udp_algorithm(algorithm: str | None, *, pool_protocol: str) -> None:
         )
 
 
-def udp_listener(values: Mapping[str, Any], *, protocol: str) -> None:
-    if protocol != ListenerProtocol.UDP:
-        return
-    if values.get("allowed_cidrs"):
-        raise NotSupported(
-            "allowed_cidrs on UDP listeners are not yet supported by this release; use "
-            "vip_sg_ids (security groups on the VIP) instead."
-        )
-
-
 def udp_connect_delay(*, monitor_type: str, delay: int | None, minimum: int) -> None:
     if monitor_type == HealthMonitorType.UDP_CONNECT and delay is not None and delay < minimum:
         raise InvalidSpec(

@@ -94,17 +94,21 @@ def test_udp_and_tcp_listeners_share_a_port(client: Any, database: Any, lb: dict
     )
 
 
-def test_udp_listeners_refuse_tls_headers_and_allowed_cidrs(
+def test_udp_listeners_refuse_tls_and_headers_and_keep_allowed_cidrs(
     client: Any, database: Any, lb: dict[str, Any]
 ) -> None:
     body = {"loadbalancer_id": lb["id"], "protocol": "UDP", "protocol_port": 53}
     for extra, message in (
         ({"insert_headers": {"X-Forwarded-For": "true"}}, "insert-headers is not a valid option"),
         ({"tls_versions": ["TLSv1.2"]}, "can only be set on TERMINATED_HTTPS"),
-        ({"allowed_cidrs": ["10.0.0.0/8"]}, "allowed_cidrs on UDP listeners are not yet supported"),
     ):
         response = client.post(f"{V2}/listeners", json={"listener": body | extra})
         assert message in fault(response, 400)
+    listener = ok(
+        client.post(f"{V2}/listeners", json={"listener": body | {"allowed_cidrs": ["10.0.0.0/8"]}}),
+        201,
+    )["listener"]
+    assert listener["allowed_cidrs"] == ["10.0.0.0/8"]
 
 
 def test_udp_connect_monitor_needs_a_long_enough_delay(

@@ -477,3 +477,37 @@ def test_restore_reapplies_the_saved_config(tmp_path: Path) -> None:
     again, nft2, *_ = make_udp(tmp_path)
     again.restore()
     assert nft2.scripts == [nft.scripts[-1]]
+
+
+def test_allowed_cidrs_drop_other_clients_before_they_count() -> None:
+    parsed = parse_udp_config(config(listener(allowed_cidrs=["198.51.100.0/24", "192.0.2.0/24"])))
+    assert parsed["listeners"][0].get("allowed_cidrs") == ["192.0.2.0/24", "198.51.100.0/24"]
+    script = render_ruleset(parsed, {})
+    chain = script[script.index("\tchain l_") :]
+    v4 = "meta nfproto ipv4 ip saddr != { 192.0.2.0/24, 198.51.100.0/24 } drop"
+    assert v4 in chain and "meta nfproto ipv6 drop" in chain
+    assert chain.index(v4) < chain.index('counter name "new_')
+    with pytest.raises(BadRequest) as caught:
+        parse_udp_config(config(listener(allowed_cidrs=["10.0.0.1/8"])))
+    assert "allowed_cidrs[0]: '10.0.0.1/8' is not a network" in caught.value.details
+    # Absent (an older controller) means every client.
+    assert "saddr !=" not in render_ruleset(parse_udp_config(config(listener())), {})
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nft")
+def test_the_kernel_accepts_allowed_cidrs() -> None:
+    namespace = f"stu-{os.getpid()}-{os.urandom(2).hex()}"
+    subprocess.run(["ip", "netns", "add", namespace], check=True, timeout=10)
+    try:
+        parsed = parse_udp_config(config(listener(allowed_cidrs=["192.0.2.0/24", "2001:db8::/32"])))
+        done = subprocess.run(
+            ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
+            input=render_ruleset(parsed, {}),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", namespace], check=False, timeout=10)
