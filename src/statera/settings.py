@@ -375,6 +375,11 @@ class NetworkSettings(_Group):
         """This network's subnet with id or name `key`."""
         return next((s for s in self.subnets if key in (s.id, s.name)), None)
 
+    def subnet_containing(self, address: str) -> SubnetSettings | None:
+        """This network's subnet whose CIDR holds `address`."""
+        ip = ipaddress.ip_address(address)
+        return next((s for s in self.subnets if ip in s.network), None)
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -69,13 +69,6 @@ def vrrp_router_id(lb_id: str) -> int:
     return int(hashlib.sha256(lb_id.encode()).hexdigest(), 16) % 255 + 1
 
 
-def _subnet_prefix(network: NetworkSettings, address: str) -> int:
-    ip = ipaddress.ip_address(address)
-    for subnet in network.subnets:
-        if ip in subnet.network:
-            return subnet.network.prefixlen
-    return ip.max_prefixlen
-
 PENDING = (
     ProvisioningStatus.PENDING_CREATE.value,
     ProvisioningStatus.PENDING_UPDATE.value,
@@ -108,6 +101,11 @@ class _Plan:
     """ACTIVE_STANDBY: (amphora id, vrrp_ip, priority) of each amphora, in `amphorae` order."""
 
 
+def _prefix_length(network: NetworkSettings, address: str) -> int:
+    subnet = network.subnet_containing(address)
+    return subnet.network.prefixlen if subnet else ipaddress.ip_address(address).max_prefixlen
+
+
 class Reconciler:
     def __init__(
         self,
@@ -126,6 +124,8 @@ class Reconciler:
         self._applied: dict[str, LoadBalancerSpec] = {}
         self._applied_vrrp: dict[str, str] = {}
         """The keepalived configuration each amphora last accepted."""
+        self._vrrp_key: bytes | None = None
+        """The deployment's secret key, read once, for the VRRP passwords."""
         hs = settings.haproxy_amphora
         self._defaults = HaproxyDefaults(
             default_connection_limit=hs.default_connection_limit,
@@ -237,14 +237,11 @@ class Reconciler:
         reference that no longer loads (its secret was deleted) fails the load balancer
         with the key manager's reason, as Octavia's worker does."""
 
+        box = secret_box(self._settings)
+
         def load(kind: TlsKind, ref: str, project_id: str) -> bytes:
-            box = secret_box(self._settings)
             try:
-                if kind == "bundle":
-                    return certificates.load_bundle(s, ref, project_id=project_id, box=box).pem
-                if kind == "ca":
-                    return certificates.load_ca(s, ref, project_id=project_id, box=box)
-                return certificates.load_crl(s, ref, project_id=project_id, box=box)
+                return certificates.load_pem(s, kind, ref, project_id=project_id, box=box)
             except InvalidSpec as exc:
                 raise PermanentError(f"TLS reference {ref}: {exc.message}") from exc
 
@@ -344,6 +341,7 @@ class Reconciler:
                     vip_addresses=plan.spec.vip_addresses,
                 )
         served = without_udp(plan.spec)
+        served_before = without_udp(previous) if previous is not None else None
         for amp in plan.amphorae:
             runtime_dir = str(self._settings.default.state_dir / "amphorae" / amp.amphora_id)
             config = render_haproxy(
@@ -353,11 +351,11 @@ class Reconciler:
             )
             runtime = None
             if (
-                previous is not None
+                served_before is not None
                 and amp.amphora_id not in plan.fresh
-                and previous.peers == plan.spec.peers
+                and served_before.peers == served.peers
             ):
-                runtime = runtime_commands(without_udp(previous), served)
+                runtime = runtime_commands(served_before, served)
             self._drivers.amphora.apply_config(
                 amp, lb_id=lb_id, config=config, runtime=runtime, files=plan.spec.tls_files
             )
@@ -387,7 +385,7 @@ class Reconciler:
         assert plan.network is not None
         endpoints = {a.amphora_id: a for a in plan.amphorae}
         prefixes = tuple(
-            (address, _subnet_prefix(plan.network, address)) for address in plan.spec.vip_addresses
+            (address, _prefix_length(plan.network, address)) for address in plan.spec.vip_addresses
         )
         for amp_id, vrrp_ip, priority in plan.vrrp:
             spec = VrrpSpec(
@@ -414,8 +412,9 @@ class Reconciler:
         """VRRP's PASS authentication (8 characters, sent in clear between the two
         amphorae): derived from the deployment's secret key, so every controller host
         renders the same one without storing it."""
-        key = load_or_create_key(self._settings.secret_key_file)
-        return hmac.new(key, f"vrrp:{lb_id}".encode(), hashlib.sha256).hexdigest()[:8]
+        if self._vrrp_key is None:
+            self._vrrp_key = load_or_create_key(self._settings.secret_key_file)
+        return hmac.new(self._vrrp_key, f"vrrp:{lb_id}".encode(), hashlib.sha256).hexdigest()[:8]
 
     def _boot(self, amp: AmphoraEndpoint, lb_id: str, plan: _Plan) -> None:
         assert plan.network is not None

@@ -232,14 +232,13 @@ def _tenant_network(net: NetworkSettings) -> HostNetwork:
 def _subnet_of(network: NetworkSettings, address: str, what: str) -> SubnetSettings:
     """The subnet of `network` that `address` is a free host address of."""
     addr = ipaddress.ip_address(address)
-    for subnet in network.subnets:
+    subnet = network.subnet_containing(address)
+    if subnet is not None:
         cidr = subnet.network
-        if addr.version == cidr.version and addr in cidr:
-            reserved = {cidr.network_address, ipaddress.ip_address(subnet.gateway)}
-            if cidr.version == 4:
-                reserved.add(cidr.broadcast_address)
-            if addr in reserved:
-                break
+        reserved = {cidr.network_address, ipaddress.ip_address(subnet.gateway)}
+        if cidr.version == 4:
+            reserved.add(cidr.broadcast_address)
+        if addr not in reserved:
             return subnet
     raise ValueError(f"{what} {address} is not a free host address of network {network.name}")
 

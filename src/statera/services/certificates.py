@@ -310,3 +310,13 @@ def load_crl(session: Session, ref: str, *, project_id: str, box: SecretBox) -> 
             f"Error: {exc}"
         ) from None
     return crl.public_bytes(serialization.Encoding.PEM)
+
+
+def load_pem(session: Session, kind: str, ref: str, *, project_id: str, box: SecretBox) -> bytes:
+    """The PEM file a reference stands for in the amphora: `bundle` (certificate,
+    intermediates, key), `ca` or `crl` (`db.snapshots.TlsKind`)."""
+    if kind == "bundle":
+        return load_bundle(session, ref, project_id=project_id, box=box).pem
+    if kind == "ca":
+        return load_ca(session, ref, project_id=project_id, box=box)
+    return load_crl(session, ref, project_id=project_id, box=box)

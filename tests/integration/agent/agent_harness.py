@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,3 +194,21 @@ def pss_kib(pid: int) -> int:
     """Proportional set size of `pid` in KiB (sum of Pss in smaps_rollup)."""
     lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     return sum(int(line.split()[1]) for line in lines if line.startswith("Pss:"))
+
+
+def sh(*argv: str) -> str:
+    """Run a host command (ip, nft ...) with a deadline; its stdout, or RuntimeError."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def poll(predicate: Callable[[], bool], *, deadline_s: float, what: str) -> float:
+    """Poll `predicate` until true; return the seconds it took."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > deadline_s:
+            raise AssertionError(f"timed out after {deadline_s:g}s waiting for {what}")
+        time.sleep(0.02)
+    return time.monotonic() - started

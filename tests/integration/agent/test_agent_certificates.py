@@ -18,10 +18,6 @@ import pytest
 from tests.integration.agent.agent_harness import (
     HAPROXY,
     Pki,
-    agent_config,
-    agent_in_thread,
-    make_pki,
-    short_dir,
 )
 from tests.tls_material import make_ca, make_server_cert
 
@@ -42,29 +38,6 @@ from statera.rendering import render_haproxy
 AMPHORA = "5c3a0f7e-2b1d-4e8f-9a6b-7c5d4e3f2a1b"
 LB = "7e2f1c0b-9d8a-4b6c-8e5f-3a2b1c0d9e8f"
 OTHER_LB = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-
-
-@pytest.fixture
-def base_dir() -> Iterator[Path]:
-    with short_dir() as path:
-        yield path
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return make_pki(tmp_path / "pki")
-
-
-@pytest.fixture
-def agent(pki: Pki, base_dir: Path) -> Iterator[AgentAddress]:
-    with agent_in_thread(agent_config(pki, amphora_id=AMPHORA, base_dir=base_dir)) as address:
-        yield address
-
-
-@pytest.fixture
-def client(pki: Pki) -> Iterator[AgentClient]:
-    with pki.client() as client:
-        yield client
 
 
 @pytest.fixture

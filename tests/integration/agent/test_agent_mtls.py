@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,6 @@ from tests.integration.agent.agent_harness import (
     agent_config,
     agent_in_thread,
     free_port,
-    make_pki,
     short_dir,
 )
 
@@ -33,29 +31,6 @@ from statera.agent_client.tls import client_ssl_context
 from statera.pki.authority import CertificateAuthority, controller_client_cert
 
 AMPHORA = "0b8d7c6e-5f4a-4b3c-9d2e-1f0a9b8c7d6e"
-
-
-@pytest.fixture
-def base_dir() -> Iterator[Path]:
-    with short_dir() as path:
-        yield path
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return make_pki(tmp_path / "pki")
-
-
-@pytest.fixture
-def agent(pki: Pki, base_dir: Path) -> Iterator[AgentAddress]:
-    with agent_in_thread(agent_config(pki, amphora_id=AMPHORA, base_dir=base_dir)) as address:
-        yield address
-
-
-@pytest.fixture
-def client(pki: Pki) -> Iterator[AgentClient]:
-    with pki.client() as client:
-        yield client
 
 
 def test_the_controller_reaches_its_agent(client: AgentClient, agent: AgentAddress) -> None:

@@ -22,14 +22,14 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.integration.agent.agent_harness import poll, sh
 
 from statera.agent.errors import ConfigRejected
 from statera.agent.haproxy import process_running
@@ -63,23 +63,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(KEEPALIVED).exists(), reason="needs keepalived"),
     pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2"),
 ]
-
-
-def sh(*argv: str) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout
-
-
-def wait_for(predicate: Callable[[], bool], *, deadline_s: float, what: str) -> float:
-    """Poll `predicate` until true; return the seconds it took."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > deadline_s:
-            raise AssertionError(f"timed out after {deadline_s:g}s waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 @dataclass
@@ -292,15 +275,15 @@ def test_vip_moves_on_graceful_stop_and_when_haproxy_dies(pair: Pair) -> None:
     start_vrrp(master, render_keepalived(pair.spec(master, priority=100), runtime=runtime(master)))
     start_vrrp(backup, render_keepalived(pair.spec(backup, priority=90), runtime=runtime(backup)))
 
-    took = wait_for(lambda: master.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP on MASTER")
+    took = poll(lambda: master.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP on MASTER")
     print(f"VIP on the MASTER {took:.2f}s after start")
-    wait_for(
+    poll(
         lambda: master.vrrp_state() == "MASTER" and backup.vrrp_state() == "BACKUP",
         deadline_s=MOVE_DEADLINE_S,
         what="notify files MASTER/BACKUP",
     )
     assert not backup.holds(vip)
-    wait_for(lambda: who_answers(vip) == "a", deadline_s=MOVE_DEADLINE_S, what="a answers")
+    poll(lambda: who_answers(vip) == "a", deadline_s=MOVE_DEADLINE_S, what="a answers")
 
     # Start again while running is a reload, and a new Agent adopts the running keepalived.
     pid = master.agent.keepalived.pid()
@@ -315,32 +298,32 @@ def test_vip_moves_on_graceful_stop_and_when_haproxy_dies(pair: Pair) -> None:
         target=put_vrrp_action, args=(master.agent, request("/1.0/vrrp/stop", action="stop"))
     )
     stopping.start()
-    took = wait_for(lambda: backup.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP on BACKUP")
+    took = poll(lambda: backup.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP on BACKUP")
     stopping.join(timeout=MOVE_DEADLINE_S)
     print(f"graceful stop: VIP on the BACKUP {took:.2f}s after the stop request")
     assert not master.holds(vip)
     assert master.vrrp_state() is None  # keepalived is not running
-    wait_for(lambda: backup.vrrp_state() == "MASTER", deadline_s=5, what="BACKUP notified")
-    wait_for(lambda: who_answers(vip) == "b", deadline_s=MOVE_DEADLINE_S, what="b answers")
+    poll(lambda: backup.vrrp_state() == "MASTER", deadline_s=5, what="BACKUP notified")
+    poll(lambda: who_answers(vip) == "b", deadline_s=MOVE_DEADLINE_S, what="b answers")
     assert put_vrrp_action(master.agent, request("/1.0/vrrp/stop", action="stop")).status == 202
 
     # The MASTER comes back (priority 100, no nopreempt on it) and takes the VIP again.
     start_vrrp(master, master.agent.paths.keepalived_config.read_text())
-    took = wait_for(lambda: master.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP back")
-    wait_for(lambda: not backup.holds(vip), deadline_s=MOVE_DEADLINE_S, what="BACKUP releases")
+    took = poll(lambda: master.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP back")
+    poll(lambda: not backup.holds(vip), deadline_s=MOVE_DEADLINE_S, what="BACKUP releases")
     print(f"restarted MASTER took the VIP back in {took:.2f}s")
-    wait_for(lambda: master.vrrp_state() == "MASTER", deadline_s=5, what="MASTER notified")
+    poll(lambda: master.vrrp_state() == "MASTER", deadline_s=5, what="MASTER notified")
 
     # 2. The MASTER's HAProxy dies: the check script fails (fall 2), MASTER goes FAULT.
     haproxy_pid = master.agent.haproxy.master_pid()
     assert haproxy_pid is not None
     started = time.monotonic()
     os.kill(haproxy_pid, signal.SIGKILL)  # a pid this test started through the agent
-    took = wait_for(lambda: backup.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP on BACKUP")
+    took = poll(lambda: backup.holds(vip), deadline_s=MOVE_DEADLINE_S, what="VIP on BACKUP")
     print(f"HAProxy killed: VIP on the BACKUP after {took:.2f}s")
-    wait_for(lambda: not master.holds(vip), deadline_s=5, what="MASTER releases the VIP")
-    wait_for(lambda: master.vrrp_state() == "FAULT", deadline_s=5, what="MASTER in FAULT")
-    wait_for(lambda: who_answers(vip) == "b", deadline_s=MOVE_DEADLINE_S, what="b answers")
+    poll(lambda: not master.holds(vip), deadline_s=5, what="MASTER releases the VIP")
+    poll(lambda: master.vrrp_state() == "FAULT", deadline_s=5, what="MASTER in FAULT")
+    poll(lambda: who_answers(vip) == "b", deadline_s=MOVE_DEADLINE_S, what="b answers")
     assert time.monotonic() - started < MOVE_DEADLINE_S
 
     # DELETE of the load balancer stops keepalived too (gracefully) and removes its files.

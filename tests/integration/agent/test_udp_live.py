@@ -22,12 +22,13 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.agent.agent_harness import poll, sh
 
 from statera.agent.routes import Agent, Request, delete_listeners, get_status, put_udp_config
 from statera.protocol.agent_api import AgentConfig
@@ -75,22 +76,6 @@ for _ in range(int(sys.argv[3])):
     s.close()
 print(json.dumps(answers))
 """
-
-
-def sh(*argv: str) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout
-
-
-def wait_for(predicate: Callable[[], bool], *, deadline_s: float, what: str) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > deadline_s:
-            raise AssertionError(f"timed out after {deadline_s:g}s waiting for {what}")
-        time.sleep(0.1)
-    return time.monotonic() - started
 
 
 @dataclass
@@ -293,7 +278,7 @@ def test_round_robin_masquerade_and_udp_connect_failover(lab: Lab) -> None:
 
     lab.stop_member("m2")
     stopped = time.monotonic()
-    wait_for(lambda: lab.member_states()[M2] == "DOWN", deadline_s=15, what="m2 DOWN")
+    poll(lambda: lab.member_states()[M2] == "DOWN", deadline_s=15, what="m2 DOWN")
     took = time.monotonic() - stopped
     assert took <= FALL * DELAY_S + 3.0, took
     answers = lab.ask(4)
@@ -301,7 +286,7 @@ def test_round_robin_masquerade_and_udp_connect_failover(lab: Lab) -> None:
     assert lab.status()["pools"][f"{POOL}:{LISTENER}"]["status"] == "UP"
 
     lab.start_member("m2", 22)
-    wait_for(lambda: lab.member_states()[M2] == "UP", deadline_s=15, what="m2 UP again")
+    poll(lambda: lab.member_states()[M2] == "UP", deadline_s=15, what="m2 UP again")
     names = [a[0].split()[0] for a in lab.ask(4)]
     assert sorted(names) == ["m1", "m1", "m2", "m2"], names
 

@@ -299,13 +299,13 @@ def test_the_snapshot_carries_the_pem_files(
     box = secret_box(settings)
 
     with database.write() as s:
-
-        def load(kind: str, ref: str, project_id: str) -> bytes:
-            if kind == "bundle":
-                return certificates.load_bundle(s, ref, project_id=project_id, box=box).pem
-            return certificates.load_ca(s, ref, project_id=project_id, box=box)
-
-        spec = load_balancer_spec(s, lb_row_in(s, lb["id"]), tls_loader=load)
+        spec = load_balancer_spec(
+            s,
+            lb_row_in(s, lb["id"]),
+            tls_loader=lambda kind, ref, project: certificates.load_pem(
+                s, kind, ref, project_id=project, box=box
+            ),
+        )
     tls = spec.listeners[0].tls
     assert tls is not None and tls.client_authentication == "OPTIONAL"
     files = dict(spec.tls_files)

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from statera.agent_client import AgentClient
 from statera.controller.drivers import AmphoraEndpoint, RestAmphora
 from statera.domain.errors import PermanentError, TemporaryError
-from statera.settings import load_settings
 
 AMP = AmphoraEndpoint(amphora_id="amp-1", host="192.0.2.10", port=9443)
 LB = "lb-1"
@@ -70,19 +66,6 @@ class FakeAgent:
 @pytest.fixture
 def agent() -> FakeAgent:
     return FakeAgent()
-
-
-@pytest.fixture
-def driver(agent: FakeAgent, tmp_path: Path) -> Iterator[RestAmphora]:
-    client = AgentClient(
-        ca_cert=Path("unused"),
-        client_cert=Path("unused"),
-        client_key=Path("unused"),
-        timeout=httpx.Timeout(1.0),
-        transport=httpx.MockTransport(agent),
-    )
-    with client:
-        yield RestAmphora(load_settings(overrides=""), pki_dir=tmp_path, client=client)
 
 
 def test_files_go_up_before_the_config(driver: RestAmphora, agent: FakeAgent) -> None:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from statera.agent_client import AgentAddress, AgentClient, AgentRejected
-from statera.controller.drivers import AmphoraEndpoint, NoopAmphora, RestAmphora
+from statera.controller.drivers import AmphoraEndpoint, RestAmphora
 from statera.domain.errors import PermanentError, TemporaryError
 from statera.protocol.agent_api import UdpConfig
-from statera.settings import load_settings
 
 AMP = AmphoraEndpoint(amphora_id="amp-1", host="192.0.2.10", port=9443)
 LB = "lb-1"
@@ -63,23 +60,6 @@ def agent() -> FakeAgent:
     return FakeAgent()
 
 
-@pytest.fixture
-def client(agent: FakeAgent) -> Iterator[AgentClient]:
-    with AgentClient(
-        ca_cert=Path("unused"),
-        client_cert=Path("unused"),
-        client_key=Path("unused"),
-        timeout=httpx.Timeout(1.0),
-        transport=httpx.MockTransport(agent),
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def driver(client: AgentClient, tmp_path: Path) -> RestAmphora:
-    return RestAmphora(load_settings(overrides=""), pki_dir=tmp_path, client=client)
-
-
 def test_client_puts_the_json_document(client: AgentClient, agent: FakeAgent) -> None:
     client.upload_udp_config(AgentAddress("amp-1", "192.0.2.10"), lb_id=LB, config=CONFIG)
     method, path, body, content_type = agent.calls[0]
@@ -118,7 +98,3 @@ def test_an_unreachable_agent_is_temporary(driver: RestAmphora, agent: FakeAgent
     agent.down = True
     with pytest.raises(TemporaryError):
         driver.apply_udp(AMP, lb_id=LB, config=CONFIG)
-
-
-def test_noop_driver_accepts_udp() -> None:
-    assert NoopAmphora().apply_udp(AMP, lb_id=LB, config={"listeners": []}) is None

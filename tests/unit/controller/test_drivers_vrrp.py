@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from statera.agent_client import AgentAddress, AgentClient
-from statera.controller.drivers import AmphoraEndpoint, NoopAmphora, RestAmphora
+from statera.controller.drivers import AmphoraEndpoint, RestAmphora
 from statera.domain.errors import PermanentError, TemporaryError
-from statera.settings import load_settings
 
 AMP = AmphoraEndpoint(amphora_id="amp-1", host="192.0.2.10", port=9443)
 
@@ -46,23 +42,6 @@ def agent() -> FakeAgent:
     return FakeAgent()
 
 
-@pytest.fixture
-def client(agent: FakeAgent) -> Iterator[AgentClient]:
-    with AgentClient(
-        ca_cert=Path("unused"),
-        client_cert=Path("unused"),
-        client_key=Path("unused"),
-        timeout=httpx.Timeout(1.0),
-        transport=httpx.MockTransport(agent),
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def driver(client: AgentClient, tmp_path: Path) -> RestAmphora:
-    return RestAmphora(load_settings(overrides=""), pki_dir=tmp_path, client=client)
-
-
 def test_apply_vrrp_uploads_then_starts(driver: RestAmphora, agent: FakeAgent) -> None:
     driver.apply_vrrp(AMP, config="vrrp_instance x {\n}\n")
     assert agent.calls == [
@@ -85,10 +64,6 @@ def test_an_unreachable_agent_is_temporary(driver: RestAmphora, agent: FakeAgent
     agent.down = True
     with pytest.raises(TemporaryError):
         driver.apply_vrrp(AMP, config="x")
-
-
-def test_noop_driver_accepts_vrrp() -> None:
-    assert NoopAmphora().apply_vrrp(AMP, config="x") is None
 
 
 def test_client_vrrp_action(client: AgentClient, agent: FakeAgent) -> None:
