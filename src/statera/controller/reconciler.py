@@ -237,9 +237,9 @@ class Reconciler:
         reference that no longer loads (its secret was deleted) fails the load balancer
         with the key manager's reason, as Octavia's worker does."""
 
-        box = secret_box(self._settings)
-
         def load(kind: TlsKind, ref: str, project_id: str) -> bytes:
+            # Only a load balancer with TLS references needs the key (cached per path).
+            box = secret_box(self._settings)
             try:
                 return certificates.load_pem(s, kind, ref, project_id=project_id, box=box)
             except InvalidSpec as exc:

@@ -140,12 +140,6 @@ def decode_payload(
 # -- secrets -------------------------------------------------------------------------------------
 
 
-def _type_name(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string"}.get(
-        type(value), "object" if isinstance(value, dict) else "array"
-    )
-
-
 def _string(
     body: Mapping[str, Any], key: str, *, schema: str, nullable: bool = False, max_length: int = 255
 ) -> str | None:
